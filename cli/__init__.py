@@ -1,0 +1,1 @@
+"""The ``dorm`` command line."""

@@ -1,0 +1,1 @@
+"""One module per ``dorm`` subcommand; each exposes ``register(subparsers)``."""

@@ -1,0 +1,114 @@
+"""Subcommands whose parts are built by later issues.
+
+Their argument lists and help texts are already the real ones, so scripts,
+systemd units and docker-compose can be written against them; running one
+says which issue builds it and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+EXIT_NOT_BUILT = 2
+
+
+def _not_built(what: str, issue: int) -> Any:
+    def handler(args: argparse.Namespace) -> int:
+        print(
+            f"dorm {what}: not built yet (tracked as issue #{issue}); "
+            "the command line is fixed, the implementation lands with that issue.",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_BUILT
+
+    return handler
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    server = subparsers.add_parser(
+        "server",
+        help="run the central server (ingest, API, rules, dashboard)",
+        description=(
+            "Run the central server. SQLite by default; PostgreSQL when DORM_DATABASE_URL "
+            "is set; InfluxDB when DORM_INFLUX_URL, _ORG, _BUCKET and _TOKEN are set."
+        ),
+    )
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    server.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    server.set_defaults(handler=_not_built("server", 5))
+
+    gateway = subparsers.add_parser(
+        "gateway",
+        help="run one building's store-and-forward gateway",
+        description=(
+            "Run the gateway of one building beside its Mosquitto: validate and "
+            "de-duplicate device messages, forward them upstream through a durable "
+            "outbox, fan commands and allowlists out, release the doors on fire."
+        ),
+    )
+    gateway.add_argument("--building", required=True, help="building id from the site file")
+    gateway.add_argument(
+        "--site", default="firmware-config/site.yaml", help="site file (default: %(default)s)"
+    )
+    gateway.set_defaults(handler=_not_built("gateway", 4))
+
+    edge = subparsers.add_parser(
+        "edge",
+        help="run one edge agent (gate, kiosk or room sensor)",
+        description="Run the edge agent described by one device file; a Pi runs it under systemd.",
+    )
+    edge.add_argument(
+        "--device", required=True, help="device file, e.g. firmware-config/devices/b1-gate-1.yaml"
+    )
+    edge.set_defaults(handler=_not_built("edge", 3))
+
+    simulate = subparsers.add_parser(
+        "simulate",
+        help="drive a simulated campus through real MQTT",
+        description=(
+            "Run a simulated campus: real edge agents on gpiozero MockFactory pins and "
+            "synthesised camera frames, publishing through real brokers."
+        ),
+    )
+    simulate.add_argument("--buildings", type=int, default=2, help="number of buildings")
+    simulate.add_argument("--students", type=int, default=400, help="number of students")
+    simulate.add_argument("--rooms", type=int, default=200, help="number of rooms")
+    simulate.add_argument(
+        "--speed", type=float, default=1.0, help="event-time speed-up (60: a day in 24 minutes)"
+    )
+    simulate.add_argument("--scenario", action="append", default=[], help="scenario YAML file")
+    simulate.add_argument("--seed", type=int, default=1, help="random seed")
+    simulate.set_defaults(handler=_not_built("simulate", 7))
+
+    provision = subparsers.add_parser(
+        "provision",
+        help="write broker credentials and ACLs for every device and gateway",
+        description=(
+            "Read firmware-config and write, for every device and gateway, a unique "
+            "broker credential, and for each broker a Mosquitto password file and ACL."
+        ),
+    )
+    provision.add_argument("--out", required=True, help="output directory")
+    provision.add_argument(
+        "--config",
+        default="firmware-config",
+        help="firmware-config directory (default: %(default)s)",
+    )
+    provision.set_defaults(handler=_not_built("provision", 9))
+
+    rules = subparsers.add_parser("rules", help="safety-alert rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    backtest = rules_sub.add_parser(
+        "backtest",
+        help="replay stored events through the rules and print the alerts",
+        description=(
+            "Replay the stored events between two times through the rules engine and "
+            "print the alerts it would raise."
+        ),
+    )
+    backtest.add_argument("--from", dest="start", required=True, help="start time (ISO 8601)")
+    backtest.add_argument("--to", dest="end", required=True, help="end time (ISO 8601)")
+    backtest.add_argument("--rules", help="rules YAML (default: the live rules)")
+    backtest.set_defaults(handler=_not_built("rules backtest", 6))

@@ -1,0 +1,1 @@
+"""The central server: ingest, SQL domain, time series, rules, REST API and dashboard."""
