@@ -83,58 +83,109 @@ def _entry() -> AllowlistEntry:
 
 def example(family: Family) -> Message:
     """A valid message of ``family``, as a device or the server would send it."""
-    envelope = {"device": GATE, "seq": 48213, "ts": TS}
     match family:
         case Family.ACCESS:
             return typical_event()
         case Family.DOOR:
             return DoorEvent(
-                id=_IDS[1], **envelope, kind=DoorEventKind.HELD_OPEN, grant_id=_IDS[0],
-                person="p-7f3a9c", open_s=31.5,
-            )  # fmt: skip
+                id=_IDS[1],
+                device=GATE,
+                seq=48213,
+                ts=TS,
+                kind=DoorEventKind.HELD_OPEN,
+                grant_id=_IDS[0],
+                person="p-7f3a9c",
+                open_s=31.5,
+            )
         case Family.PASSAGE:
             return PassageCount(
-                id=_IDS[1], **envelope, direction=Direction.ENTRY, count=2, grant_id=_IDS[0]
-            )  # fmt: skip
+                id=_IDS[1],
+                device=GATE,
+                seq=48213,
+                ts=TS,
+                direction=Direction.ENTRY,
+                count=2,
+                grant_id=_IDS[0],
+            )
         case Family.DUTY:
             return DutyCheck(
-                id=_IDS[1], device=KIOSK, seq=7, ts=TS, action=DutyAction.ROOM_VISIT,
-                person="s-21c4", room="b1-305", nonce="0f1e2d3c4b5a6978",
-            )  # fmt: skip
+                id=_IDS[1],
+                device=KIOSK,
+                seq=7,
+                ts=TS,
+                action=DutyAction.ROOM_VISIT,
+                person="s-21c4",
+                room="b1-305",
+                nonce="0f1e2d3c4b5a6978",
+            )
         case Family.TELEMETRY:
             return RoomTelemetry(
-                id=_IDS[1], device=SENSOR, seq=99, ts=TS, room="b1-101", occupancy=3,
-                power_w=412.5, temperature_c=23.4, smoke=False,
-            )  # fmt: skip
+                id=_IDS[1],
+                device=SENSOR,
+                seq=99,
+                ts=TS,
+                room="b1-101",
+                occupancy=3,
+                power_w=412.5,
+                temperature_c=23.4,
+                smoke=False,
+            )
         case Family.HEARTBEAT:
             return Heartbeat(
-                id=_IDS[1], **envelope, software_version="0.1.0", config_version="c17",
-                allowlist_version=42, outbox_depth=0, clock_offset_ms=-12, uptime_s=86400.0,
-            )  # fmt: skip
+                id=_IDS[1],
+                device=GATE,
+                seq=48213,
+                ts=TS,
+                software_version="0.1.0",
+                config_version="c17",
+                allowlist_version=42,
+                outbox_depth=0,
+                clock_offset_ms=-12,
+                uptime_s=86400.0,
+            )
         case Family.STATE:
             return DeviceState(
                 device=GATE, status=DeviceStatus.ONLINE, ts=TS, software_version="0.1.0"
             )
         case Family.COMMAND:
             return Command(
-                id=_IDS[2], device=GATE, action=CommandAction.UNLOCK, issued_at=TS,
-                expires_at=TS + timedelta(seconds=30), issuer="s-0a1b", duration_s=5.0,
-            )  # fmt: skip
+                id=_IDS[2],
+                device=GATE,
+                action=CommandAction.UNLOCK,
+                issued_at=TS,
+                expires_at=TS + timedelta(seconds=30),
+                issuer="s-0a1b",
+                duration_s=5.0,
+            )
         case Family.COMMAND_ACK:
             return CommandAck(
-                id=_IDS[1], **envelope, command_id=_IDS[2], action=CommandAction.UNLOCK,
-                result=AckResult.OK, detail="relay energised for 5 s",
-            )  # fmt: skip
+                id=_IDS[1],
+                device=GATE,
+                seq=48213,
+                ts=TS,
+                command_id=_IDS[2],
+                action=CommandAction.UNLOCK,
+                result=AckResult.OK,
+                detail="relay energised for 5 s",
+            )
         case Family.ALLOWLIST_SNAPSHOT:
             return AllowlistSnapshot(
-                building=BUILDING, version=42, issued_at=TS, entries=[_entry()],
-                schedules={"students": [TimeWindow(days=[0, 1, 2, 3, 4, 5, 6],
-                                                   start="06:00", end="23:30")]},
+                building=BUILDING,
+                version=42,
+                issued_at=TS,
+                entries=[_entry()],
+                schedules={
+                    "students": [TimeWindow(days=[0, 1, 2, 3, 4, 5, 6], start="06:00", end="23:30")]
+                },
                 keys=[TokenKey(kid="k1", public_key=_PUBLIC_KEY)],
-            )  # fmt: skip
+            )
         case Family.ALLOWLIST_DELTA:
             return AllowlistDelta(
-                building=BUILDING, from_version=42, version=43, issued_at=TS,
-                upserts=[_entry()], removals=["p-0d1e2f"],
-            )  # fmt: skip
+                building=BUILDING,
+                from_version=42,
+                version=43,
+                issued_at=TS,
+                upserts=[_entry()],
+                removals=["p-0d1e2f"],
+            )
     raise ValueError(family)
