@@ -124,7 +124,7 @@ def example(family: Family) -> Message:
                 device=SENSOR,
                 seq=99,
                 ts=TS,
-                room="b1-101",
+                room="b1-r101",
                 occupancy=3,
                 power_w=412.5,
                 temperature_c=23.4,

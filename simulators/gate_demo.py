@@ -229,7 +229,7 @@ def _publish_morning(client: mqtt.Client, result: DemoResult) -> None:
                 device=SENSOR,
                 seq=1,
                 ts=now,
-                room="b1-101",
+                room="b1-r101",
                 occupancy=3,
                 power_w=412.5,
                 temperature_c=23.4,

@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Run the edge agent described by one device file; a Pi runs it under systemd.",
     )
     edge.add_argument(
-        "--device", required=True, help="device file, e.g. firmware-config/devices/b1-gate-1.yaml"
+        "--device", required=True, help="device file, e.g. firmware-config/devices/b1-gate-in.yaml"
     )
     edge.set_defaults(handler=_not_built("edge", 3))
 

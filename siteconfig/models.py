@@ -1,0 +1,83 @@
+"""Every configuration model, in one place to import from.
+
+The site file's models live in :mod:`siteconfig.site_models`, the device
+files' in :mod:`siteconfig.device_models`.
+"""
+
+from __future__ import annotations
+
+from siteconfig.device_models import (
+    DEVICE_ADAPTER,
+    Camera,
+    CardReader,
+    Device,
+    DeviceKind,
+    DoorTiming,
+    Ds18b20,
+    EvdevReader,
+    GateDevice,
+    GatePins,
+    KioskDevice,
+    KioskPins,
+    Placement,
+    PowerMeter,
+    Pzem004t,
+    RoomSensorDevice,
+    RoomSensorPins,
+    SerialReader,
+    Sht31,
+    StdinReader,
+    TemperatureSensor,
+    parse_device,
+)
+from siteconfig.site_models import (
+    ActivityRoom,
+    Broker,
+    Building,
+    Campus,
+    Curfew,
+    DormRoom,
+    Floor,
+    GeneralRoom,
+    OpeningHours,
+    Room,
+    RoomKind,
+    Site,
+)
+
+__all__ = [
+    "DEVICE_ADAPTER",
+    "ActivityRoom",
+    "Broker",
+    "Building",
+    "Camera",
+    "Campus",
+    "CardReader",
+    "Curfew",
+    "Device",
+    "DeviceKind",
+    "DoorTiming",
+    "DormRoom",
+    "Ds18b20",
+    "EvdevReader",
+    "Floor",
+    "GateDevice",
+    "GatePins",
+    "GeneralRoom",
+    "KioskDevice",
+    "KioskPins",
+    "OpeningHours",
+    "Placement",
+    "PowerMeter",
+    "Pzem004t",
+    "Room",
+    "RoomKind",
+    "RoomSensorDevice",
+    "RoomSensorPins",
+    "SerialReader",
+    "Sht31",
+    "Site",
+    "StdinReader",
+    "TemperatureSensor",
+    "parse_device",
+]
