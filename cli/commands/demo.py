@@ -7,9 +7,8 @@ import sys
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from devservices.mosquitto import MosquittoBroker
-
     from devservices.errors import DevServiceError
+    from devservices.mosquitto import MosquittoBroker
     from simulators import gate_demo
 
     try:
