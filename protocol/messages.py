@@ -140,6 +140,9 @@ class DeviceEvent(Message, kw_only=True):
     seq: Seq
     ts: Timestamp
     received_at: Timestamp | None = None
+    # True when the message waited in an outbox through an outage and was sent
+    # late; the rules use it to mark the incidents it reveals as delayed.
+    replayed: bool = False
 
     def __post_init__(self) -> None:
         _check_ts("ts", self.ts)
