@@ -33,8 +33,16 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
+# Every benchmark module in bench/ (each runs several times and prints medians);
+# `make bench BENCH_ARGS=--quick` for a smoke run.
+BENCH_ARGS ?=
+BENCHES = $(filter-out common __init__,$(basename $(notdir $(wildcard bench/*.py))))
+
 bench: system-deps $(STAMP)
-	$(BIN)/python -m bench.contract_decode
+	@for name in $(BENCHES); do \
+	  echo "== bench.$$name"; \
+	  $(BIN)/python -m bench.$$name $(BENCH_ARGS) || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench/results var
