@@ -24,6 +24,7 @@ from protocol.messages import (
     DeviceState,
     DoorEvent,
     DutyCheck,
+    GatewayHealth,
     Heartbeat,
     Message,
     PassageCount,
@@ -45,6 +46,7 @@ MESSAGE_TYPES: Final[dict[Family, type[Message]]] = {
     Family.COMMAND_ACK: CommandAck,
     Family.ALLOWLIST_SNAPSHOT: AllowlistSnapshot,
     Family.ALLOWLIST_DELTA: AllowlistDelta,
+    Family.GATEWAY_HEALTH: GatewayHealth,
 }
 
 # Size limits in bytes. Events are small (a typical one is ~250 bytes); a

@@ -29,6 +29,7 @@ from protocol.messages import (
     DoorEventKind,
     DutyAction,
     DutyCheck,
+    GatewayHealth,
     Heartbeat,
     Message,
     PassageCount,
@@ -43,6 +44,7 @@ BUILDING: Final = "b1"
 GATE: Final = "b1-gate-in"
 KIOSK: Final = "b1-kiosk"
 SENSOR: Final = "b1-r101-sensor"
+GATEWAY: Final = "b1-gw"
 TS: Final = datetime(2026, 9, 1, 7, 45, 12, 345000, tzinfo=UTC)
 _IDS: Final = [
     "01JBQ8Z0X4T6Y5V3W2N1M0K9H8",
@@ -187,5 +189,25 @@ def example(family: Family) -> Message:
                 issued_at=TS,
                 upserts=[_entry()],
                 removals=["p-0d1e2f"],
+            )
+        case Family.GATEWAY_HEALTH:
+            return GatewayHealth(
+                id=_IDS[1],
+                device=GATEWAY,
+                seq=1_788_000_000_000_000,
+                ts=TS,
+                uptime_s=3600.0,
+                received=120_000,
+                forwarded=119_950,
+                duplicates=12,
+                rejected={"malformed": 3, "unknown_topic": 1},
+                outbox_depth=40,
+                outbox_max=1_000_000,
+                uplink_connected=True,
+                drain_rate_mps=850.5,
+                fire_releases=0,
+                commands_relayed=4,
+                commands_timed_out=1,
+                devices_offline=2,
             )
     raise ValueError(family)

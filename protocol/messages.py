@@ -237,6 +237,39 @@ class CommandAck(DeviceEvent, kw_only=True):
     detail: ShortText = ""
 
 
+ReasonName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+Count = Annotated[int, Meta(ge=0)]
+
+
+class GatewayHealth(DeviceEvent, kw_only=True):
+    """A building gateway's own counters, published periodically under its own id.
+
+    Counters are totals since the gateway process started (they restart at 0);
+    ``outbox_depth`` and ``drain_rate_mps`` are current values.
+    """
+
+    uptime_s: Annotated[float, Meta(ge=0)]
+    received: Count
+    forwarded: Count
+    duplicates: Count
+    # Rejected messages by reason (protocol reasons and the gateway's own).
+    rejected: dict[ReasonName, Count] = {}
+    outbox_depth: Count
+    outbox_max: Annotated[int, Meta(ge=1)]
+    # True once the outbox holds at least 90 % of outbox_max.
+    outbox_warning: bool = False
+    shed_telemetry: Count = 0
+    refused_telemetry: Count = 0
+    refused_events: Count = 0
+    uplink_connected: bool
+    # Messages per second acknowledged by the central broker since the last report.
+    drain_rate_mps: Annotated[float, Meta(ge=0)] = 0.0
+    fire_releases: Count = 0
+    commands_relayed: Count = 0
+    commands_timed_out: Count = 0
+    devices_offline: Count = 0
+
+
 # --- state, downlink, allowlists ----------------------------------------------
 
 

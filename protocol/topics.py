@@ -13,6 +13,7 @@
     dorm/v1/{building}/dev/{device}/cmd/ack          CommandAck       QoS 1
     dorm/v1/{building}/allowlist/snapshot            AllowlistSnapshot QoS 1, retained
     dorm/v1/{building}/allowlist/delta               AllowlistDelta   QoS 1
+    dorm/v1/{building}/dev/{gateway}/gateway/health  GatewayHealth    QoS 1 (gateway's own)
 
 The device id is a topic level, so a broker ACL can confine each device to its
 own subtree (``dorm/v1/+/dev/%u/#``). The same tree is used on the building
@@ -48,6 +49,8 @@ class Family(enum.StrEnum):
     COMMAND_ACK = "cmd/ack"
     ALLOWLIST_SNAPSHOT = "allowlist/snapshot"
     ALLOWLIST_DELTA = "allowlist/delta"
+    # Published by a building gateway under its own id (the gateway is the "device").
+    GATEWAY_HEALTH = "gateway/health"
 
     @property
     def per_device(self) -> bool:

@@ -51,3 +51,40 @@ def empty_frame(width: int = 640, height: int = 480, seed: int = 0) -> Frame:
     rng = np.random.default_rng(seed)
     noise = rng.normal(128.0, 6.0, (height, width))
     return np.clip(noise, 0, 255).astype(np.uint8)
+
+
+def camera_effects(
+    frame: Frame,
+    *,
+    rng: np.random.Generator | None = None,
+    scale: float = 1.0,
+    rotate_deg: float = 0.0,
+    blur_sigma: float = 0.0,
+    noise_sd: float = 0.0,
+    light_low: float = 1.0,
+) -> Frame:
+    """What a real camera does to a frame: zoom, a slight tilt, focus blur,
+    sensor noise and uneven light (brightness falling from 1 to ``light_low``
+    across the frame, as with a window on one side).
+
+    The frame keeps its size; the scene is scaled and rotated about its centre.
+    """
+    import cv2  # imported here: the rest of this module needs only numpy
+
+    rng = rng or np.random.default_rng(0)
+    height, width = frame.shape
+    image: npt.NDArray[np.float32] = frame.astype(np.float32)
+    if scale != 1.0 or rotate_deg != 0.0:
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), rotate_deg, scale)
+        warped = cv2.warpAffine(
+            image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        image = np.asarray(warped, dtype=np.float32)
+    if blur_sigma > 0:
+        image = np.asarray(cv2.GaussianBlur(image, (0, 0), blur_sigma), dtype=np.float32)
+    if light_low != 1.0:
+        ramp = np.linspace(1.0, light_low, width, dtype=np.float32)
+        image = image * ramp[np.newaxis, :]
+    if noise_sd > 0:
+        image = image + rng.normal(0.0, noise_sd, image.shape).astype(np.float32)
+    return np.clip(image, 0, 255).astype(np.uint8)

@@ -19,10 +19,10 @@ import enum
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,14 @@ class Outbox:
         max_rows: int = 100_000,
         warn_ratio: float = 0.9,
         synchronous: str = "NORMAL",
+        extra_schema: str = "",
     ) -> None:
+        """Open (or create) the outbox at ``path``.
+
+        ``extra_schema`` is SQL run at open, for owners that keep state of their
+        own in the same file and write it in the same transactions as the
+        messages (see ``put_many(..., same_transaction=...)``).
+        """
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
         if synchronous not in ("NORMAL", "FULL"):
@@ -110,7 +117,7 @@ class Outbox:
             # NORMAL in WAL mode survives the process being killed; FULL also
             # survives power loss, at the cost of an fsync per transaction.
             self._db.execute(f"PRAGMA synchronous={synchronous}")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + extra_schema)
             self._depth = self._count()
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open outbox {path}: {exc}") from exc
@@ -121,8 +128,18 @@ class Outbox:
         """Store one message durably; False if it was refused because the outbox is full."""
         return self.put_many([message]) == 1
 
-    def put_many(self, messages: Sequence[Message]) -> int:
-        """Store messages in one transaction; returns how many were accepted."""
+    def put_many(
+        self,
+        messages: Sequence[Message],
+        *,
+        same_transaction: Callable[[sqlite3.Connection], object] | None = None,
+    ) -> int:
+        """Store messages in one transaction; returns how many were accepted.
+
+        ``same_transaction``, if given, is called with the connection inside
+        that transaction, so the owner's own rows commit (or roll back)
+        together with the messages.
+        """
         accepted = 0
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -136,6 +153,8 @@ class Outbox:
                         )
                         self._depth += 1
                         accepted += 1
+                if same_transaction is not None:
+                    same_transaction(self._db)
                 self._db.execute("COMMIT")
             except sqlite3.Error:
                 self._db.execute("ROLLBACK")
@@ -189,6 +208,11 @@ class Outbox:
             self._db.executemany("DELETE FROM outbox WHERE id = ?", keys)
             self._depth -= self._db.total_changes - before
             self._db.execute("COMMIT")
+
+    def read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only query on the owner's own tables (see ``extra_schema``)."""
+        with self._lock:
+            return list(self._db.execute(sql, params).fetchall())
 
     # -- state -------------------------------------------------------------------
 

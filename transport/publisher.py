@@ -10,8 +10,9 @@ rather than matched by message id in ``on_publish``: ids are reused, and the
 acknowledgement can arrive before ``publish()`` has returned the id. The
 ``on_publish`` callback only wakes the thread.
 
-While the client is disconnected nothing new is handed to paho. Messages
-already handed over stay with paho, which re-sends them after reconnecting;
+While the client is disconnected nothing new is handed to paho (a publish
+that fails because the connection just dropped is retried after reconnecting).
+Messages already handed over stay with paho, which re-sends them after reconnecting;
 after a restart, rows still in the outbox are published again. Delivery is
 therefore at-least-once; receivers de-duplicate.
 """
@@ -19,6 +20,7 @@ therefore at-least-once; receivers de-duplicate.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -36,6 +38,7 @@ class PublisherStats:
     published: int = 0
     acknowledged: int = 0
     publish_errors: int = 0
+    storage_errors: int = 0
 
 
 class OutboxPublisher:
@@ -113,8 +116,16 @@ class OutboxPublisher:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self._reap_completed()
-            sent = self._publish_more() if self.client.is_connected() else 0
+            try:
+                self._reap_completed()
+                sent = self._publish_more() if self.client.is_connected() else 0
+            except sqlite3.Error as exc:
+                # A full or failing disk: keep the thread alive and try again;
+                # rows stay in the outbox, nothing is lost by waiting.
+                self.stats.storage_errors += 1
+                log.error("outbox %s: %s; retrying in 1 s", self.outbox.path, exc)
+                self._stopping.wait(1.0)
+                continue
             if sent == 0:
                 self._wakeup.wait(self.idle_poll_s if not self._inflight else 0.05)
                 self._wakeup.clear()
@@ -142,15 +153,12 @@ class OutboxPublisher:
         rows = self.outbox.next_batch(room, after_id=self._cursor)
         for row in rows:
             info = self.client.publish(row.topic, row.payload, qos=self.qos, retain=row.retain)
-            if info.rc == mqtt.MQTT_ERR_NO_CONN:
-                # paho keeps QoS>0 messages and sends them after reconnecting.
-                log.debug("publish while disconnected; paho queues it")
-            elif info.rc != mqtt.MQTT_ERR_SUCCESS:
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                # Typically the connection dropped a moment ago. paho may keep its
+                # own copy and send it after reconnecting; we publish the row again
+                # too (at-least-once), so the cursor stays before it.
                 self.stats.publish_errors += 1
-                log.warning(
-                    "publish of outbox row %d failed: %s", row.id, mqtt.error_string(info.rc)
-                )
-                # Leave the cursor before this row so it is tried again.
+                log.debug("publish of outbox row %d failed: %s", row.id, mqtt.error_string(info.rc))
                 break
             self._inflight.append((info, row.id))
             self._cursor = row.id

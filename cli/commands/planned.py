@@ -39,31 +39,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     server.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
     server.set_defaults(handler=_not_built("server", 5))
 
-    gateway = subparsers.add_parser(
-        "gateway",
-        help="run one building's store-and-forward gateway",
-        description=(
-            "Run the gateway of one building beside its Mosquitto: validate and "
-            "de-duplicate device messages, forward them upstream through a durable "
-            "outbox, fan commands and allowlists out, release the doors on fire."
-        ),
-    )
-    gateway.add_argument("--building", required=True, help="building id from the site file")
-    gateway.add_argument(
-        "--site", default="firmware-config/site.yaml", help="site file (default: %(default)s)"
-    )
-    gateway.set_defaults(handler=_not_built("gateway", 4))
-
-    edge = subparsers.add_parser(
-        "edge",
-        help="run one edge agent (gate, kiosk or room sensor)",
-        description="Run the edge agent described by one device file; a Pi runs it under systemd.",
-    )
-    edge.add_argument(
-        "--device", required=True, help="device file, e.g. firmware-config/devices/b1-gate-in.yaml"
-    )
-    edge.set_defaults(handler=_not_built("edge", 3))
-
     simulate = subparsers.add_parser(
         "simulate",
         help="drive a simulated campus through real MQTT",

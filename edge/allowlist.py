@@ -1,0 +1,419 @@
+"""The gate's cached allowlist: an in-memory index and its atomic on-disk copy.
+
+An :class:`AllowlistIndex` is immutable once built: card hash → entry and
+person → entry, the building's schedules and the token keyring. Applying a
+snapshot or a delta builds a new index and swaps one reference, so a decision
+running on another thread sees either the old list or the new one, never half
+of each.
+
+The on-disk cache is the msgspec-encoded :class:`AllowlistSnapshot` of the
+current index, written to a temporary file, fsynced and moved over the old one
+with ``os.replace`` (and the directory fsynced), so a power cut leaves either
+the old or the new file. The gate loads it at start and never needs the network
+to decide.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Final
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from msgspec import Meta
+
+from edge.errors import AllowlistError, SnapshotNeededError, StateError
+from protocol.codec import SIZE_LIMITS
+from protocol.keys import keyring_from_allowlist
+from protocol.messages import (
+    EARLIEST_TS,
+    LATEST_TS,
+    AllowlistDelta,
+    AllowlistEntry,
+    AllowlistSnapshot,
+    Id,
+    PersonKind,
+    Timestamp,
+    TimeWindow,
+    TokenKey,
+    encode,
+)
+from protocol.topics import Family
+
+log = logging.getLogger(__name__)
+
+CACHE_FILE: Final = "allowlist.json"
+_SNAPSHOT_MAX_BYTES: Final = SIZE_LIMITS[Family.ALLOWLIST_SNAPSHOT]
+
+
+class Person(msgspec.Struct, gc=False):
+    """One allowlist entry as the gate keeps it: small, because a building has 100k.
+
+    Card hashes are kept as raw 32-byte keys (shared with the card index)
+    instead of 64-character strings; ``cards`` is one such key for the usual
+    single card, or a tuple of them. Not tracked by the garbage collector: it
+    holds no references that could form a cycle. :meth:`to_entry` gives back
+    the wire form.
+    """
+
+    person: str
+    kind: PersonKind
+    cards: bytes | tuple[bytes, ...]
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    schedule: str | None = None
+
+    @classmethod
+    def of(cls, entry: AllowlistEntry) -> Person:
+        keys = tuple(bytes.fromhex(h) for h in entry.card_hashes)
+        return cls(
+            entry.person,
+            entry.kind,
+            keys[0] if len(keys) == 1 else keys,
+            entry.valid_from,
+            entry.valid_until,
+            entry.schedule,
+        )
+
+    @property
+    def card_keys(self) -> tuple[bytes, ...]:
+        return (self.cards,) if isinstance(self.cards, bytes) else self.cards
+
+    def to_entry(self) -> AllowlistEntry:
+        return AllowlistEntry(
+            person=self.person,
+            kind=self.kind,
+            card_hashes=[card.hex() for card in self.card_keys],
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            schedule=self.schedule,
+        )
+
+
+def card_key(card_hash: str) -> bytes | None:
+    """The index key of a card hash (64 hex digits); None if it is not one."""
+    try:
+        key = bytes.fromhex(card_hash)
+    except ValueError:
+        return None
+    return key if len(key) == 32 else None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowlistIndex:
+    """One version of a building's allowlist, indexed for lookups. Never mutated."""
+
+    building: str
+    version: int  # 0: nothing received yet (every credential is refused)
+    issued_at: datetime | None
+    by_person: Mapping[str, Person]
+    #: raw 32-byte card hash -> person; look up with :meth:`card`
+    by_card: Mapping[bytes, Person]
+    schedules: Mapping[str, list[TimeWindow]]
+    keys: tuple[TokenKey, ...]
+    keyring: dict[str, Ed25519PublicKey] = field(repr=False)
+
+    @classmethod
+    def empty(cls, building: str) -> AllowlistIndex:
+        return cls(building, 0, None, {}, {}, {}, (), {})
+
+    @classmethod
+    def from_snapshot(cls, snapshot: AllowlistSnapshot) -> AllowlistIndex:
+        by_person: dict[str, Person] = {}
+        by_card: dict[bytes, Person] = {}
+        for entry in snapshot.entries:
+            _put(by_person, by_card, entry)
+        return cls(
+            building=snapshot.building,
+            version=snapshot.version,
+            issued_at=snapshot.issued_at,
+            by_person=by_person,
+            by_card=by_card,
+            schedules=dict(snapshot.schedules),
+            keys=tuple(snapshot.keys),
+            keyring=keyring_from_allowlist(list(snapshot.keys)),
+        )
+
+    def card(self, card_hash: str) -> Person | None:
+        """Who holds the card with this hash (64 hex digits), if anyone."""
+        key = card_key(card_hash)
+        return None if key is None else self.by_card.get(key)
+
+    def apply_delta(self, delta: AllowlistDelta) -> AllowlistIndex:
+        """The next version; raise :class:`SnapshotNeededError` if the delta does not fit."""
+        if delta.building != self.building:
+            raise AllowlistError(f"delta for building {delta.building!r}, not {self.building!r}")
+        if delta.from_version != self.version:
+            raise SnapshotNeededError(
+                f"delta {delta.from_version}->{delta.version} does not start at the "
+                f"version held ({self.version}); a snapshot is needed"
+            )
+        by_person = dict(self.by_person)
+        by_card = dict(self.by_card)
+        for person in delta.removals:
+            _remove(by_person, by_card, person)
+        for entry in delta.upserts:
+            _remove(by_person, by_card, entry.person)
+            _put(by_person, by_card, entry)
+        keys = self.keys if delta.keys is None else tuple(delta.keys)
+        keyring = self.keyring if delta.keys is None else keyring_from_allowlist(list(keys))
+        return AllowlistIndex(
+            building=self.building,
+            version=delta.version,
+            issued_at=delta.issued_at,
+            by_person=by_person,
+            by_card=by_card,
+            schedules=self.schedules,
+            keys=keys,
+            keyring=keyring,
+        )
+
+    def to_snapshot(self) -> AllowlistSnapshot:
+        if self.version < 1 or self.issued_at is None:
+            raise AllowlistError("an empty allowlist has no snapshot form")
+        return AllowlistSnapshot(
+            building=self.building,
+            version=self.version,
+            issued_at=self.issued_at,
+            entries=[person.to_entry() for person in self.by_person.values()],
+            schedules=dict(self.schedules),
+            keys=list(self.keys),
+        )
+
+    def __len__(self) -> int:
+        return len(self.by_person)
+
+
+def _put(by_person: dict[str, Person], by_card: dict[bytes, Person], entry: AllowlistEntry) -> None:
+    person = Person.of(entry)
+    by_person[entry.person] = person
+    for card in person.card_keys:
+        previous = by_card.get(card)
+        if previous is not None and previous.person != entry.person:
+            # The server should never give one card to two people; the newest wins.
+            log.warning(
+                "card %s moved from %s to %s", card.hex()[:16], previous.person, entry.person
+            )
+        by_card[card] = person
+
+
+def _remove(by_person: dict[str, Person], by_card: dict[bytes, Person], person: str) -> None:
+    old = by_person.pop(person, None)
+    if old is None:
+        return
+    for card in old.card_keys:
+        if by_card.get(card) is old:
+            del by_card[card]
+
+
+class _SnapshotFrame(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """An AllowlistSnapshot whose entries are left undecoded (``msgspec.Raw``).
+
+    Decoding 100,000 entries at once and then indexing them doubles the memory
+    for a moment, and the freed half stays in the process as fragmentation.
+    Decoding entry by entry into the index keeps the peak close to the index.
+    """
+
+    building: Id
+    version: Annotated[int, Meta(ge=1)]
+    issued_at: Timestamp
+    entries: list[msgspec.Raw]
+    schedules: dict[Id, list[TimeWindow]] = {}
+    keys: list[TokenKey] = []
+
+
+_FRAME_DECODER: Final = msgspec.json.Decoder(_SnapshotFrame)
+_ENTRY_DECODER: Final = msgspec.json.Decoder(AllowlistEntry)
+
+
+def _frame(payload: bytes) -> _SnapshotFrame:
+    if len(payload) > _SNAPSHOT_MAX_BYTES:
+        raise AllowlistError(f"snapshot of {len(payload)} bytes exceeds the limit")
+    try:
+        frame = _FRAME_DECODER.decode(payload)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise AllowlistError(f"snapshot does not decode: {exc}") from None
+    if not EARLIEST_TS <= frame.issued_at < LATEST_TS:
+        raise AllowlistError("snapshot issued_at is outside 2020..2100")
+    return frame
+
+
+def _index_from_frame(frame: _SnapshotFrame) -> AllowlistIndex:
+    by_person: dict[str, Person] = {}
+    by_card: dict[bytes, Person] = {}
+    entries = frame.entries
+    for position, raw in enumerate(entries):
+        try:
+            entry = _ENTRY_DECODER.decode(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            raise AllowlistError(f"snapshot entry {position} is invalid: {exc}") from None
+        _put(by_person, by_card, entry)
+    return AllowlistIndex(
+        building=frame.building,
+        version=frame.version,
+        issued_at=frame.issued_at,
+        by_person=by_person,
+        by_card=by_card,
+        schedules=dict(frame.schedules),
+        keys=tuple(frame.keys),
+        keyring=keyring_from_allowlist(list(frame.keys)),
+    )
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed after building a big index back to the OS (glibc only).
+
+    Loading 100k entries frees about as much as it keeps; without this the
+    freed part stays in the process's heap and counts in its RSS.
+    """
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    libc = ctypes.CDLL(name)
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def index_from_json(payload: bytes) -> AllowlistIndex:
+    """Build an index straight from a snapshot's JSON, validating every entry."""
+    return _index_from_frame(_frame(payload))
+
+
+class AllowlistStore:
+    """The current index plus its on-disk cache; thread-safe.
+
+    ``current`` is read without a lock (one reference). Applying a message
+    writes the new version to disk first and only then swaps the reference,
+    so what the gate decides with is always what a restart would load.
+    """
+
+    def __init__(self, building: str, directory: Path) -> None:
+        self.building = building
+        self.path = directory / CACHE_FILE
+        self._lock = threading.Lock()
+        self.current = AllowlistIndex.empty(building)
+        self.snapshots_needed = 0
+
+    @property
+    def version(self) -> int:
+        return self.current.version
+
+    def load(self) -> AllowlistIndex:
+        """Load the cache if there is one; a damaged cache is logged and ignored."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            log.info("no cached allowlist at %s; refusing everyone until one arrives", self.path)
+            return self.current
+        except OSError as exc:
+            raise StateError(f"cannot read {self.path}: {exc}") from exc
+        try:
+            frame = _frame(data)
+            del data
+            if frame.building != self.building:
+                raise AllowlistError(f"it is of building {frame.building}, not {self.building}")
+            index = _index_from_frame(frame)
+        except AllowlistError as exc:
+            log.error("cached allowlist %s is unusable (%s); ignoring it", self.path, exc)
+            return self.current
+        with self._lock:
+            self.current = index
+        release_freed_memory()
+        log.info(
+            "loaded allowlist v%d with %d people from %s", index.version, len(index), self.path
+        )
+        return index
+
+    def apply_snapshot_json(self, payload: bytes) -> bool:
+        """Replace the list from a snapshot's JSON (as received); False if not newer."""
+        frame = _frame(payload)
+        if frame.building != self.building:
+            raise AllowlistError(f"snapshot for building {frame.building!r}")
+        with self._lock:
+            if frame.version <= self.current.version:
+                log.debug("snapshot v%d is not newer than v%d", frame.version, self.version)
+                return False
+            index = _index_from_frame(frame)
+            del frame
+            # What arrived is the msgspec-encoded snapshot: the cache is those bytes.
+            write_atomically(self.path, payload)
+            self.current = index
+        release_freed_memory()
+        log.info("allowlist v%d: snapshot with %d people", index.version, len(index))
+        return True
+
+    def apply_snapshot(self, snapshot: AllowlistSnapshot) -> bool:
+        """Replace the list; False (and nothing changes) if it is not newer than ours."""
+        return self.apply_snapshot_json(encode(snapshot))
+
+    def apply_delta(self, delta: AllowlistDelta) -> bool:
+        """Apply a delta; False if already applied; :class:`SnapshotNeededError` on a gap."""
+        with self._lock:
+            if delta.version <= self.current.version and delta.building == self.building:
+                return False
+            try:
+                index = self.current.apply_delta(delta)
+            except SnapshotNeededError:
+                self.snapshots_needed += 1
+                raise
+            write_index(self.path, index)
+            self.current = index
+        log.info(
+            "allowlist v%d: delta +%d -%d", index.version, len(delta.upserts), len(delta.removals)
+        )
+        return True
+
+
+def write_index(path: Path, index: AllowlistIndex) -> None:
+    """Write ``index`` as its snapshot's JSON, one entry at a time (no big transient)."""
+    if index.version < 1 or index.issued_at is None:
+        raise AllowlistError("an empty allowlist has no snapshot form")
+    header = msgspec.json.encode(
+        {
+            "building": index.building,
+            "version": index.version,
+            "issued_at": index.issued_at,
+            "schedules": dict(index.schedules),
+            "keys": list(index.keys),
+        }
+    )
+
+    def chunks() -> Iterator[bytes]:
+        yield header[:-1] + b',"entries":['
+        for position, person in enumerate(index.by_person.values()):
+            yield (b"," if position else b"") + encode(person.to_entry())
+        yield b"]}"
+
+    write_atomically(path, chunks())
+
+
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write a file so that a crash leaves either the old or the new content."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                for chunk in data:
+                    handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as exc:
+        raise StateError(f"cannot write {path}: {exc}") from exc

@@ -1,0 +1,318 @@
+"""Building a running agent from its device file: hardware, storage, MQTT, threads.
+
+This is the one place that constructs gpiozero devices, cameras and card
+readers (from the pins and settings in firmware-config); everything below it
+takes them as arguments. gpiozero picks its pin factory from
+``GPIOZERO_PIN_FACTORY`` (``mock`` runs the agent without a Pi).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from gpiozero import LED, Button, Buzzer, DigitalInputDevice, MotionSensor, OutputDevice
+
+from edge.agent import Agent, AgentRunner, software_version
+from edge.allowlist import AllowlistStore
+from edge.door import DoorController, DoorHardware, DoorTimings
+from edge.errors import StateError
+from edge.events import EventSink, SeqStore
+from edge.feedback import Feedback
+from edge.gate import GateAgent
+from edge.kiosk import KioskAgent
+from edge.meters import Pzem004tMeter
+from edge.mqtt_link import BrokerAddress, MqttLink
+from edge.readers import EvdevCardReader, LineCardReader, Reader, open_serial_reader
+from edge.room_sensor import Ds18b20Thermometer, PirOccupancy, RoomSensorAgent
+from edge.timers import ThreadScheduler
+from protocol.messages import Direction
+from protocol.topics import Family, building_topic, device_topic
+from siteconfig import GateDevice, KioskDevice, RoomSensorDevice, load_device, load_site
+from siteconfig.device_models import Ds18b20, EvdevReader, SerialReader, StdinReader
+from transport.outbox import Outbox
+
+if TYPE_CHECKING:
+    from edge.camera import QrScanner
+
+log = logging.getLogger(__name__)
+
+CARD_KEY_FILE: Final = "card-hash.key"
+OUTBOX_FILE: Final = "outbox.db"
+#: Contact and beam inputs: ignore bounces shorter than this (seconds).
+INPUT_BOUNCE_S: Final = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeOptions:
+    device_path: Path
+    site_path: Path
+    state_dir: Path
+    card_key_path: Path | None = None
+    #: run without a camera (no QR), e.g. on a bench
+    camera: bool = True
+    #: read cards from standard input instead of the configured reader
+    stdin_cards: bool = False
+    outbox_max_rows: int = 100_000
+    first_connect_jitter_s: float = 2.0
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    #: connect here instead of the device file's broker (bench, tests)
+    broker_override: tuple[str, int] | None = None
+
+
+def config_version(path: Path) -> str:
+    """The device file's content hash: what the heartbeat reports as the config version."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def load_card_key(path: Path) -> bytes:
+    try:
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise StateError(f"cannot read the card-hash key {path}: {exc}") from exc
+    if len(key) < 16:
+        raise StateError(f"the card-hash key in {path} is shorter than 16 bytes")
+    return key
+
+
+def door_timings(device: GateDevice) -> DoorTimings:
+    return DoorTimings(
+        unlock_s=device.door.unlock_s,
+        held_open_s=device.door.held_open_s,
+        relock_on_close=device.door.relock_on_close,
+    )
+
+
+@dataclass
+class EdgeRuntime:
+    """Everything one agent process runs; :meth:`start` and :meth:`stop` own the threads."""
+
+    agent: Agent
+    link: MqttLink
+    outbox: Outbox
+    scheduler: ThreadScheduler
+    runner: AgentRunner
+    readers: list[Reader] = field(default_factory=list)
+    scanner: QrScanner | None = None
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        self.link.start()
+        self.runner.start()
+        if isinstance(self.agent, RoomSensorAgent):
+            self.agent.start()
+        for reader in self.readers:
+            reader.start()
+        if self.scanner is not None:
+            self.scanner.start()
+
+    def stop(self) -> None:
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        if self.scanner is not None:
+            self.scanner.stop()
+        for reader in self.readers:
+            reader.stop()
+        self.runner.stop()
+        self.agent.close()
+        self.scheduler.close()
+        self.link.stop()
+        self.outbox.close()
+
+
+def build(options: EdgeOptions) -> EdgeRuntime:
+    device = load_device(options.device_path)
+    site = load_site(options.site_path)
+    building = site.building(device.building)
+    state_dir = options.state_dir
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateError(f"cannot create the state directory {state_dir}: {exc}") from exc
+    outbox = Outbox(state_dir / OUTBOX_FILE, max_rows=options.outbox_max_rows)
+    subscriptions = [device_topic(device.building, device.id, Family.COMMAND)]
+    if not isinstance(device, RoomSensorDevice):
+        subscriptions += [
+            building_topic(device.building, Family.ALLOWLIST_SNAPSHOT),
+            building_topic(device.building, Family.ALLOWLIST_DELTA),
+        ]
+    if isinstance(device, GateDevice):
+        # The building's other gates' decisions feed soft anti-passback (if the ACL allows).
+        subscriptions.append(f"dorm/v1/{device.building}/dev/+/{Family.ACCESS.value}")
+    link = MqttLink(
+        device.id,
+        device.building,
+        BrokerAddress(
+            options.broker_override[0] if options.broker_override else device.broker.host,
+            options.broker_override[1] if options.broker_override else device.broker.port,
+            device.broker.tls,
+            options.mqtt_username,
+            options.mqtt_password,
+        ),
+        outbox,
+        software_version=software_version(),
+        subscriptions=subscriptions,
+        first_connect_jitter_s=options.first_connect_jitter_s,
+    )
+    sink = EventSink(
+        device.id,
+        device.building,
+        outbox,
+        SeqStore(state_dir),
+        connected=lambda: link.connected,
+        wake=link.wake,
+    )
+    scheduler = ThreadScheduler(name=f"{device.id}-timers")
+    version = config_version(options.device_path)
+    readers: list[Reader] = []
+    scanner: QrScanner | None = None
+    agent: Agent
+
+    if isinstance(device, GateDevice):
+        pins = device.pins
+        hardware = DoorHardware(
+            relay=OutputDevice(pins.relay),
+            green_led=LED(pins.green_led),
+            red_led=LED(pins.red_led),
+            buzzer=Buzzer(pins.buzzer),
+            door_contact=DigitalInputDevice(
+                pins.door_contact, pull_up=True, bounce_time=INPUT_BOUNCE_S
+            ),
+            exit_button=Button(pins.exit_button, bounce_time=INPUT_BOUNCE_S),
+            beam=None
+            if pins.people_counter is None
+            else DigitalInputDevice(pins.people_counter, pull_up=True, bounce_time=INPUT_BOUNCE_S),
+        )
+        direction = Direction(device.direction)
+        door = DoorController(
+            hardware,
+            scheduler,
+            lambda _report: None,
+            timings=door_timings(device),
+            direction=direction,
+        )
+        store = AllowlistStore(device.building, state_dir)
+        store.load()
+        gate = GateAgent(
+            device=device.id,
+            building=device.building,
+            direction=direction,
+            sink=sink,
+            door=door,
+            store=store,
+            card_key=load_card_key(options.card_key_path or state_dir / CARD_KEY_FILE),
+            tz=site.campus.tz,
+            curfew=building.curfew,
+            config_version=version,
+            heartbeat_s=device.heartbeat_s,
+        )
+
+        def reload_gate() -> str:
+            fresh = load_device(options.device_path)
+            if not isinstance(fresh, GateDevice):
+                raise ValueError("the device file no longer describes a gate")
+            gate.set_door_timings(door_timings(fresh))
+            return config_version(options.device_path)
+
+        gate.reload_config = reload_gate
+        agent = gate
+        readers.append(_card_reader(device.card_reader, options, gate.present_card))
+        if options.camera:
+            scanner = _scanner(device, gate.present_qr)
+    elif isinstance(device, KioskDevice):
+        store = AllowlistStore(device.building, state_dir)
+        store.load()
+        feedback = Feedback(
+            LED(device.pins.green_led),
+            LED(device.pins.red_led),
+            Buzzer(device.pins.buzzer),
+            scheduler,
+        )
+        kiosk = KioskAgent(
+            device=device.id,
+            building=device.building,
+            sink=sink,
+            store=store,
+            feedback=feedback,
+            state_dir=state_dir,
+            config_version=version,
+            heartbeat_s=device.heartbeat_s,
+            reload_config=lambda: config_version(options.device_path),
+        )
+        agent = kiosk
+        if options.camera:
+            scanner = _scanner(device, kiosk.present_qr)
+    else:
+        agent = _room_sensor(device, sink, scheduler, version, options)
+    runner = AgentRunner(agent, link, scheduler)
+    return EdgeRuntime(agent, link, outbox, scheduler, runner, readers, scanner)
+
+
+def _card_reader(
+    config: EvdevReader | SerialReader | StdinReader, options: EdgeOptions, on_card: Any
+) -> Reader:
+    if options.stdin_cards or isinstance(config, StdinReader):
+        return LineCardReader(sys.stdin.buffer, on_card, name="stdin")
+    if isinstance(config, SerialReader):
+        return open_serial_reader(config.port, config.baud, on_card)
+    return EvdevCardReader(config.device, on_card)
+
+
+def _scanner(device: GateDevice | KioskDevice, on_text: Any) -> QrScanner:
+    # Imported here: OpenCV and numpy are ~30 MB of a card-only gate's memory.
+    from edge.camera import OpenCvCamera, QrScanner
+
+    camera = device.camera
+    return QrScanner(
+        OpenCvCamera(camera.device, camera.width_px, camera.height_px, camera.fps), on_text
+    )
+
+
+def _room_sensor(
+    device: RoomSensorDevice,
+    sink: EventSink,
+    scheduler: ThreadScheduler,
+    version: str,
+    options: EdgeOptions,
+) -> RoomSensorAgent:
+    import serial
+
+    meter_config = device.power_meter
+    port = serial.Serial(port=meter_config.port, baudrate=meter_config.baud, timeout=0.5)
+    sensor = device.temperature
+    if not isinstance(sensor, Ds18b20):
+        raise StateError(f"temperature sensor {sensor.kind} is not supported yet (use ds18b20)")
+    return RoomSensorAgent(
+        device=device.id,
+        building=device.building,
+        room=device.room,
+        sink=sink,
+        scheduler=scheduler,
+        occupancy=PirOccupancy(MotionSensor(device.pins.occupancy), scheduler),
+        smoke=DigitalInputDevice(device.pins.smoke, bounce_time=INPUT_BOUNCE_S),
+        meter=Pzem004tMeter(port, meter_config.address),
+        thermometer=Ds18b20Thermometer(sensor.address),
+        config_version=version,
+        heartbeat_s=device.heartbeat_s,
+        reload_config=lambda: config_version(options.device_path),
+    )
+
+
+def credentials_from_env() -> tuple[str | None, str | None]:
+    """MQTT user and password: ``DORM_MQTT_USERNAME`` and ``DORM_MQTT_PASSWORD_FILE``."""
+    username = os.environ.get("DORM_MQTT_USERNAME")
+    password_file = os.environ.get("DORM_MQTT_PASSWORD_FILE")
+    if password_file is None:
+        return username, None
+    try:
+        return username, Path(password_file).read_text().strip()
+    except OSError as exc:
+        raise StateError(f"cannot read {password_file}: {exc}") from exc
