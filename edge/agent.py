@@ -167,13 +167,16 @@ class Agent:
         return 0
 
     def heartbeat(self) -> Heartbeat | None:
+        outbox = self.sink.outbox.stats()
         return self.sink.emit(
             Heartbeat,
             priority=Priority.TELEMETRY,
             software_version=software_version(),
             config_version=self.config_version,
             allowlist_version=self.allowlist_version,
-            outbox_depth=self.sink.outbox.depth,
+            outbox_depth=outbox.depth,
+            outbox_shed=outbox.shed_telemetry,
+            outbox_refused=outbox.refused_telemetry + outbox.refused_events,
             clock_offset_ms=self.clock_offset_ms,
             uptime_s=round(time.monotonic() - self._started, 3),
             interval_s=self.heartbeat_s,

@@ -147,11 +147,12 @@ class GateAgent(Agent):
                 self.door.deny()
             if verdict.nonce is not None and verdict.nonce_expires_at is not None:
                 self.nonces.remember(verdict.nonce, verdict.nonce_expires_at, now)
-        if (
+        passback = (
             verdict.granted
             and verdict.person is not None
             and self.passback.observe(verdict.person, self.direction)
-        ):
+        )
+        if passback:
             log.warning(
                 "anti-passback: %s passed %s twice in a row (allowed)",
                 verdict.person,
@@ -167,6 +168,7 @@ class GateAgent(Agent):
             person=verdict.person,
             card_ref=verdict.card_ref,
             nonce=verdict.nonce,
+            passback=passback,
         )
         return verdict
 

@@ -10,10 +10,10 @@ the millisecond they were made, so sorting ids sorts events by creation time.
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from typing import Final
-
-from ulid import ULID
 
 ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,31}$"
 ULID_PATTERN: Final = r"^[0-9A-HJKMNP-TV-Z]{26}$"
@@ -26,6 +26,23 @@ def is_valid_id(value: str) -> bool:
     return _ID_RE.fullmatch(value) is not None
 
 
-def new_event_id() -> str:
-    """A new sortable unique event id (ULID)."""
-    return str(ULID())
+_CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_event_id(now_ms: int | None = None, entropy: bytes | None = None) -> str:
+    """A new sortable unique event id: a ULID (48-bit milliseconds + 80 random bits).
+
+    Made here rather than with a ULID package: the format is two integers in
+    base 32, and the package's import alone cost a gate agent about 6 MB.
+    ``now_ms`` and ``entropy`` (10 bytes) make ids reproducible in tests.
+    """
+    millis = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    randomness = os.urandom(10) if entropy is None else entropy
+    if len(randomness) != 10:
+        raise ValueError("entropy must be 10 bytes")
+    value = (millis & (2**48 - 1)) << 80 | int.from_bytes(randomness, "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))

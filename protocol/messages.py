@@ -165,6 +165,9 @@ class AccessDecision(DeviceEvent, kw_only=True):
     card_ref: Annotated[str, Meta(pattern=r"^[0-9a-f]{16}$")] | None = None
     nonce: Nonce | None = None
     door: Id = "main"
+    # Soft anti-passback: a second pass the same way without one the other way
+    # (allowed, but reported so the server can see a card being lent).
+    passback: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -226,6 +229,10 @@ class Heartbeat(DeviceEvent, kw_only=True):
     clock_offset_ms: Annotated[int, Meta(ge=-(10**9), le=10**9)]
     uptime_s: Annotated[float, Meta(ge=0)]
     interval_s: Annotated[float, Meta(gt=0, le=3600)] = 30.0
+    # Since start: telemetry shed to make room for events, and messages refused
+    # because the outbox was full (see transport.outbox).
+    outbox_shed: Annotated[int, Meta(ge=0)] = 0
+    outbox_refused: Annotated[int, Meta(ge=0)] = 0
 
 
 class CommandAck(DeviceEvent, kw_only=True):

@@ -129,6 +129,7 @@ def test_heartbeat_reports_versions_depth_and_offset(gate_rig: GateRig) -> None:
     assert beat.outbox_depth == 1  # the decision before it
     assert beat.config_version == "test"
     assert beat.interval_s == 30.0
+    assert (beat.outbox_shed, beat.outbox_refused) == (0, 0)
     rows = gate_rig.outbox.next_batch(10)
     assert rows[-1].priority is Priority.TELEMETRY
     assert rows[-1].topic.endswith("/heartbeat")

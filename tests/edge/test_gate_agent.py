@@ -82,6 +82,8 @@ def test_anti_passback_allows_a_second_entry_and_counts_it(gate_rig: GateRig) ->
     assert gate.present_card(card_number(4)).granted
     assert gate.present_card(card_number(4)).granted  # allowed...
     assert gate.passback.violations == 1  # ...and reported
+    decisions = [e for e in gate_rig.events() if isinstance(e, AccessDecision)]
+    assert [d.passback for d in decisions] == [False, True]
     # An exit seen from the building's exit gate resets it.
     gate.passback.observe(person_id(4), Direction.EXIT)
     assert gate.present_card(card_number(4)).granted
