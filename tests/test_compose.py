@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import re
 import shlex
 from pathlib import Path
@@ -26,7 +27,15 @@ REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 COMPOSE_FILE: Final = REPO_ROOT / "docker-compose.yml"
 MOSQUITTO_CONF: Final = REPO_ROOT / "deploy" / "mosquitto" / "mosquitto.conf"
 
-EXPECTED_SERVICES: Final = {"mosquitto", "postgres", "influxdb", "server", "gateway", "simulator"}
+EXPECTED_SERVICES: Final = {
+    "mosquitto",
+    "mosquitto-b1",
+    "postgres",
+    "influxdb",
+    "server",
+    "gateway",
+    "simulator",
+}
 SECRET_NAME: Final = re.compile(r"PASSWORD|TOKEN|SECRET", re.IGNORECASE)
 REQUIRED_VAR: Final = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*:\?[^}]*\}$")
 ANY_VAR: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)\}")
@@ -100,7 +109,15 @@ def test_dorm_services_are_built_from_the_repo_dockerfile(name: str) -> None:
     assert "FROM python:3.11-slim" in text
     assert "libzbar0" in text
     assert "pip install '.[all]'" in text
-    assert environment(SERVICES[name]).get("DORM_MQTT_HOST") in SERVICES
+    # Every broker a part talks to (environment or --*-host flags) is a service here.
+    argv = command_argv(SERVICES[name])
+    hosts = [
+        v for flag, v in itertools.pairwise(argv) if flag.endswith("-host") and flag != "--host"
+    ]
+    if "DORM_MQTT_HOST" in environment(SERVICES[name]):
+        hosts.append(environment(SERVICES[name])["DORM_MQTT_HOST"])
+    assert hosts, f"{name} names no broker"
+    assert all(host in SERVICES for host in hosts), hosts
 
 
 def volume_entries() -> list[tuple[str, str, str]]:

@@ -27,18 +27,6 @@ def _not_built(what: str, issue: int) -> Any:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    server = subparsers.add_parser(
-        "server",
-        help="run the central server (ingest, API, rules, dashboard)",
-        description=(
-            "Run the central server. SQLite by default; PostgreSQL when DORM_DATABASE_URL "
-            "is set; InfluxDB when DORM_INFLUX_URL, _ORG, _BUCKET and _TOKEN are set."
-        ),
-    )
-    server.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    server.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
-    server.set_defaults(handler=_not_built("server", 5))
-
     simulate = subparsers.add_parser(
         "simulate",
         help="drive a simulated campus through real MQTT",

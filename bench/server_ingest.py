@@ -1,0 +1,297 @@
+"""End-to-end ingest throughput of one server worker through a real Mosquitto.
+
+A publisher process sends N events (access decisions, passage counts and
+room telemetry) plus 10 % duplicates, QoS 1, at most 100 in flight, to a
+private Mosquitto; the server (the real runtime: paho → bounded queue →
+validated batches → SQLite, and with ``--tsdb`` VictoriaMetrics through
+influxdb-client) stores them. The figure is distinct events stored per second,
+from the first message received to the last one written; the run also checks
+that exactly the distinct events were stored. Goal: >= 15,000 events/s.
+
+    python -m bench.server_ingest [--runs 5] [--events 100000] [--tsdb] [--quick]
+
+``--tsdb`` measures SQLite alone and then SQLite + VictoriaMetrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from ulid import ULID
+
+from bench.common import Figure, Report
+from devservices import MosquittoBroker, VictoriaMetrics
+from protocol.codec import family_of
+from protocol.messages import (
+    AccessDecision,
+    AccessReason,
+    CredentialKind,
+    Decision,
+    DeviceEvent,
+    Direction,
+    PassageCount,
+    RoomTelemetry,
+    encode,
+)
+from protocol.topics import device_topic
+from server.db import AccessEvent, PassageCountRow, TelemetrySample
+from server.runtime import Runtime, start_runtime
+from server.settings import Settings
+
+BASE_TS = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+IN_FLIGHT = 100
+QUEUED = 20_000
+TIMEOUT_S = 300
+DUPLICATE_SHARE = 0.10
+
+
+def _event(building: str, seq: int, rng: random.Random) -> DeviceEvent:
+    ts = BASE_TS + timedelta(milliseconds=seq * 7)
+    event_id = str(ULID.from_timestamp(ts.timestamp()))[:10] + "".join(
+        rng.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(16)
+    )
+    if seq % 10 == 0:
+        return RoomTelemetry(
+            id=event_id,
+            device=f"{building}-r{seq % 50}-sensor",
+            seq=seq,
+            ts=ts,
+            room=f"{building}-r{seq % 50}",
+            occupancy=rng.randrange(5),
+            power_w=round(rng.uniform(0, 1500), 1),
+            temperature_c=round(rng.uniform(18, 28), 2),
+            smoke=False,
+        )
+    if seq % 10 == 1:
+        return PassageCount(
+            id=event_id,
+            device=f"{building}-gate-in",
+            seq=seq,
+            ts=ts,
+            direction=Direction.ENTRY,
+            count=1,
+        )
+    granted = rng.random() < 0.9
+    return AccessDecision(
+        id=event_id,
+        device=f"{building}-gate-in",
+        seq=seq,
+        ts=ts,
+        direction=Direction.ENTRY if seq % 2 else Direction.EXIT,
+        credential=CredentialKind.CARD,
+        decision=Decision.GRANTED if granted else Decision.DENIED,
+        reason=AccessReason.OK if granted else AccessReason.UNKNOWN_CARD,
+        person=f"p-{rng.randrange(30_000):05d}",
+    )
+
+
+def workload(building: str, events: int, seed: int) -> list[tuple[str, bytes]]:
+    """Encoded ``(topic, payload)``: ``events`` distinct plus 10 % duplicates, shuffled."""
+    rng = random.Random(seed)
+    messages = []
+    for seq in range(events):
+        event = _event(building, seq, rng)
+        messages.append((device_topic(building, event.device, family_of(event)), encode(event)))
+    everything = messages + rng.sample(messages, int(events * DUPLICATE_SHARE))
+    rng.shuffle(everything)
+    return everything
+
+
+def _publish(host: str, port: int, building: str, events: int, seed: int) -> None:
+    """The publisher process: QoS 1, at most IN_FLIGHT unacknowledged, then wait for all."""
+    messages = workload(building, events, seed)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{building}", protocol=mqtt.MQTTv5
+    )
+    client.max_inflight_messages_set(IN_FLIGHT)
+    client.connect(host, port)
+    client.loop_start()
+    try:
+        infos: list[mqtt.MQTTMessageInfo] = []
+        for topic, payload in messages:
+            # paho's message ids are 16 bits: never have more than QUEUED outstanding.
+            if len(infos) >= QUEUED:
+                infos[len(infos) - QUEUED].wait_for_publish(120)
+            infos.append(client.publish(topic, payload, qos=1))
+        for info in infos:
+            info.wait_for_publish(120)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def _stored(runtime: Runtime) -> int:
+    with Session(runtime.engine) as session:
+        return sum(
+            session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (AccessEvent, TelemetrySample, PassageCountRow)
+        )
+
+
+def _settings(
+    broker: MosquittoBroker,
+    victoria: VictoriaMetrics | None,
+    run: int,
+    workdir: Path,
+) -> Settings:
+    influx = (
+        {}
+        if victoria is None
+        else {
+            "influx_url": victoria.url,
+            "influx_org": "o",
+            "influx_bucket": "b",
+            "influx_token": "t",
+        }
+    )
+    return Settings.model_validate(
+        {
+            "environment": "development",
+            "database_url": f"sqlite:///{workdir / f'run{run}.db'}",
+            "token_key_dir": workdir / "keys",
+            "mqtt_host": broker.host,
+            "mqtt_port": broker.port,
+            "mqtt_topic_filter": f"dorm/v1/bench{run}/#",
+            "mqtt_client_id": f"bench-worker-{run}",
+            "mqtt_persistent_session": True,
+            **influx,
+        }
+    )
+
+
+def _start(settings: Settings) -> Runtime:
+    runtime = start_runtime(settings)
+    assert runtime.link is not None
+    if not runtime.link.subscribed.wait(10):
+        runtime.close()
+        raise RuntimeError("the server did not subscribe")
+    return runtime
+
+
+def _publisher(broker: MosquittoBroker, run: int, events: int) -> BaseProcess:
+    process = multiprocessing.get_context("spawn").Process(
+        target=_publish, args=(broker.host, broker.port, f"bench{run}", events, run)
+    )
+    process.start()
+    return process
+
+
+def _measure(runtime: Runtime, events: int) -> float:
+    """Distinct events stored per second, from the first message received to the last."""
+    total = events + int(events * DUPLICATE_SHARE)
+    while runtime.stats.received == 0:
+        time.sleep(0.001)
+    started = time.perf_counter()
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        view = runtime.ingest_view()
+        if view.stored + view.duplicates + sum(view.rejected.values()) >= total:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {view.stored} of {events} stored after {TIMEOUT_S} s: {view}")
+        time.sleep(0.002)
+    elapsed = time.perf_counter() - started
+    view = runtime.ingest_view()
+    stored = _stored(runtime)
+    if stored != events or view.stored != events or view.queue_dropped or view.rejected:
+        raise RuntimeError(f"wrong result: {stored} rows, counters {view}")
+    return events / elapsed
+
+
+def live_run(
+    broker: MosquittoBroker, victoria: VictoriaMetrics | None, events: int, run: int, workdir: Path
+) -> float:
+    """Server running while the publisher sends: bounded by the publisher's rate too."""
+    runtime = _start(_settings(broker, victoria, run, workdir))
+    try:
+        publisher = _publisher(broker, run, events)
+        rate = _measure(runtime, events)
+        publisher.join(60)
+    finally:
+        runtime.close()
+    _check_timeseries(runtime)
+    return rate
+
+
+def backlog_run(
+    broker: MosquittoBroker,
+    victoria: VictoriaMetrics | None,
+    events: int,
+    run: int,
+    workdir: Path,
+) -> float:
+    """The publisher fills the server's persistent session while it is down; the server
+    then starts and takes the backlog as fast as it can: its own sustained rate."""
+    settings = _settings(broker, victoria, run, workdir)
+    _start(settings).close()  # creates the broker session and its subscription
+    publisher = _publisher(broker, run, events)
+    publisher.join(300)
+    if publisher.exitcode != 0:
+        raise RuntimeError("the publisher failed")
+    runtime = _start(settings)
+    try:
+        rate = _measure(runtime, events)
+    finally:
+        runtime.close()
+    _check_timeseries(runtime)
+    return rate
+
+
+def _check_timeseries(runtime: Runtime) -> None:
+    if runtime.timeseries is not None and runtime.timeseries.lost:
+        raise RuntimeError(f"{runtime.timeseries.lost} time-series lines lost")
+
+
+def main(argv: list[str] | None = None) -> Report:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--tsdb", action="store_true", help="also write to VictoriaMetrics")
+    parser.add_argument("--quick", action="store_true", help="2 runs of 20,000 events")
+    args = parser.parse_args(argv)
+    runs, events = (2, 20_000) if args.quick else (args.runs, args.events)
+    report = Report("server_ingest")
+    with tempfile.TemporaryDirectory(prefix="dorm-bench-") as tmp, MosquittoBroker() as broker:
+        workdir = Path(tmp)
+        victoria = VictoriaMetrics().start() if args.tsdb else None
+        try:
+            # SQLite alone, then (with --tsdb) SQLite + VictoriaMetrics; fresh ids each run.
+            for offset, sink in enumerate([None, victoria] if victoria else [None]):
+                label = "SQLite + VictoriaMetrics" if sink else "SQLite"
+                first = 2 * runs * offset
+                backlog = [
+                    backlog_run(broker, sink, events, first + r, workdir) for r in range(runs)
+                ]
+                live = [
+                    live_run(broker, sink, events, first + runs + r, workdir) for r in range(runs)
+                ]
+                report.figures.append(
+                    Figure(
+                        f"server worker, backlog, {label}", "events/s", backlog, goal=">= 15,000"
+                    )
+                )
+                report.figures.append(
+                    Figure(f"live, one Python publisher, {label}", "events/s", live)
+                )
+        finally:
+            if victoria is not None:
+                victoria.close()
+    print(f"{events:,} distinct events + 10 % duplicates per run, at {datetime.now()}")
+    report.print()
+    print(f"saved {report.save()}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

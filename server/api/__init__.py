@@ -1,0 +1,35 @@
+"""The REST API, ``/api/v1``: one router per resource."""
+
+from fastapi import APIRouter
+
+from server.api.routes import (
+    buildings,
+    charts,
+    devices,
+    duty,
+    events,
+    login,
+    me,
+    operations,
+    people,
+    reports,
+)
+
+API_PREFIX = "/api/v1"
+
+api_router = APIRouter(prefix=API_PREFIX)
+for module in (
+    login,
+    me,
+    buildings,
+    devices,
+    people,
+    events,
+    charts,
+    duty,
+    reports,
+    operations,
+):
+    api_router.include_router(module.router)
+
+__all__ = ["API_PREFIX", "api_router"]

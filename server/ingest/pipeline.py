@@ -1,0 +1,207 @@
+"""The bounded hand-off from the MQTT thread to the batch-writer thread.
+
+The MQTT callback only puts ``(topic, payload, ack token)`` on a bounded queue
+(a full queue is a counted, logged drop) and returns; one writer thread takes
+up to ``batch_size`` messages or what arrived within ``batch_interval_s``,
+writes them in one transaction, and only then acknowledges them to the broker
+(when the link acknowledges after storing). So a crash loses nothing the
+broker delivered: what was not committed is delivered again, and the writes
+are idempotent. A database outage is retried with backoff; meanwhile the
+broker holds what is unacknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Final
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+
+from server.ingest.stats import IngestStats
+from server.ingest.writer import BatchWriter, Observer, TimeSeriesSink
+
+logger = logging.getLogger(__name__)
+
+#: ``(connection generation, message id)``, see server.mqttlink.
+AckToken = tuple[int, int]
+Acknowledger = Callable[[list[AckToken]], None]
+
+RETRY_MAX_DELAY_S: Final = 5.0
+#: How long one wait for room in the queue lasts before checking for a stop.
+QUEUE_WAIT_S: Final = 1.0
+
+
+class IngestPipeline:
+    """Queue + writer thread; :meth:`enqueue` is safe to call from a paho callback."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        stats: IngestStats,
+        *,
+        sink: TimeSeriesSink | None = None,
+        observer: Observer | None = None,
+        queue_size: int = 100_000,
+        batch_size: int = 1_000,
+        batch_interval_s: float = 0.1,
+        acknowledge: Acknowledger | None = None,
+    ) -> None:
+        self.stats = stats
+        #: Called with the tokens of each settled batch (set before messages arrive).
+        self.acknowledge = acknowledge
+        self._queue: queue.Queue[tuple[str, bytes, AckToken | None]] = queue.Queue(
+            maxsize=queue_size
+        )
+        self._writer = BatchWriter(engine, stats, sink, observer)
+        self._batch_size = batch_size
+        self._batch_interval_s = batch_interval_s
+        self._stop = threading.Event()
+        self._busy = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_drop_log = 0.0
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    def enqueue(self, topic: str, payload: bytes, token: AckToken | None = None) -> None:
+        """Hand one message over; what happens when the queue is full depends on ``token``.
+
+        Without a token (the broker connection acknowledged on receipt) a full
+        queue drops the message, counts it and logs: the network thread never
+        waits. With a token (acknowledgement after storing, the default) the
+        message is not acknowledged yet, and dropping it would strand it in the
+        broker until the next reconnect; so the network thread waits for room.
+        That is the one wait in a callback, on purpose: it pauses reading the
+        socket, and the broker holds the rest. It happens when a broker sends a
+        whole backlog at once — Mosquitto 2.0 does for messages queued while the
+        client was offline, whatever its Receive Maximum — and the queue drains
+        at the writer's speed.
+        """
+        item = (topic, payload, token)
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            if token is None or not self._wait_for_room(item):
+                self.stats.add_received(queued=False)
+                self._log_full("dropping messages")
+                return
+        self.stats.add_received(queued=True)
+
+    def _wait_for_room(self, item: tuple[str, bytes, AckToken | None]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=QUEUE_WAIT_S)
+                return True
+            except queue.Full:
+                self._log_full("waiting for the writer")
+        return False
+
+    def _log_full(self, what: str) -> None:
+        now = time.monotonic()
+        if now - self._last_drop_log > 1.0:
+            self._last_drop_log = now
+            logger.warning("ingest queue full (%d): %s", self._queue.maxsize, what)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the ingest pipeline is already running")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Write what is queued, then stop the writer thread."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            logger.error("ingest writer did not stop within %.1f s", timeout_s)
+        self._thread = None
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """True once the queue is empty and no batch is being written (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._queue.empty() and not self._busy.is_set():
+                return True
+            time.sleep(0.01)
+        return False
+
+    def _next_batch(self) -> list[tuple[str, bytes, AckToken | None]]:
+        try:
+            first = self._queue.get(timeout=0.05)
+        except queue.Empty:
+            return []
+        self._busy.set()
+        batch = [first]
+        deadline = time.monotonic() + self._batch_interval_s
+        while len(batch) < self._batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if not batch:
+                self._busy.clear()
+                if self._stop.is_set():
+                    return
+                continue
+            if self._write_with_retry([(topic, payload) for topic, payload, _ in batch]):
+                self._acknowledge_batch(batch)
+            self._busy.clear()
+
+    def _acknowledge_batch(self, batch: list[tuple[str, bytes, AckToken | None]]) -> None:
+        if self.acknowledge is not None:
+            self.acknowledge([token for _, _, token in batch if token is not None])
+
+    def _write_with_retry(self, batch: list[tuple[str, bytes]]) -> bool:
+        """Write a batch; retry while the database is unavailable.
+
+        True when the batch is settled (written, or refused for good by the
+        database: counted, logged and acknowledged so the broker does not send
+        it forever); False when stopping with it unwritten (not acknowledged, so
+        a persistent session gets it again).
+        """
+        delay_s = 0.1
+        while True:
+            try:
+                self._writer.write(batch)
+                return True
+            except DBAPIError as exc:
+                self.stats.add_write_error()
+                if not exc.connection_invalidated and not _is_transient(exc):
+                    logger.error("batch of %d messages not written: %s", len(batch), exc)
+                    return True
+                logger.warning("database unavailable (%s); retrying in %.1f s", exc, delay_s)
+            except SQLAlchemyError as exc:
+                self.stats.add_write_error()
+                logger.error("batch of %d messages not written: %s", len(batch), exc)
+                return True
+            if self._stop.is_set():
+                logger.error("stopping with a batch of %d messages unwritten", len(batch))
+                return False
+            self._stop.wait(delay_s)
+            delay_s = min(delay_s * 2, RETRY_MAX_DELAY_S)
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    return isinstance(exc, OperationalError | InterfaceError)

@@ -1,0 +1,119 @@
+"""The server's settings: one pydantic-settings class, read from ``DORM_*`` variables.
+
+Required values have no default. The development secret is refused unless
+``DORM_ENVIRONMENT=development``, so a production server cannot start with a
+key everyone can read in this file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final, Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY: Final = "dev-secret-do-not-use-in-production-0123456789"
+DEV_CARD_HASH_KEY: Final = "dev-card-hash-key-0123456789abcdef"
+
+
+class SettingsError(ValueError):
+    """Settings that the server refuses to run with."""
+
+
+class Settings(BaseSettings):
+    """Everything the server reads from its environment (prefix ``DORM_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="DORM_", extra="forbid")
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///var/dorm.db"
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    #: A file holding the broker password (wins over ``mqtt_password``).
+    mqtt_password_file: Path | None = None
+    #: ``dorm/v1/+/#`` takes every building; ``$share/<group>/dorm/v1/<b>/#`` lets
+    #: several workers split buildings (MQTT v5 shared subscriptions).
+    mqtt_topic_filter: str = "dorm/v1/+/#"
+    mqtt_client_id: str = "dorm-server"
+    #: Keep the broker session across restarts (clean_start=False, MQTT v5 session
+    #: expiry), so QoS 1 messages sent while the server is down wait in the broker.
+    #: The client id is then used as given: make it unique per worker.
+    mqtt_persistent_session: bool = False
+    mqtt_session_expiry_s: int = Field(default=86_400, ge=0)
+    #: Acknowledge (PUBACK) a message only after its batch is committed, so a crash
+    #: loses nothing; the broker's in-flight window then bounds what is unwritten.
+    mqtt_ack_after_store: bool = True
+    #: MQTT v5 Receive Maximum: QoS 1 messages the broker may send before our PUBACKs.
+    mqtt_receive_maximum: int = Field(default=1_000, ge=1, le=65_535)
+    #: False runs the API without an MQTT connection (tests of the API alone).
+    mqtt_enabled: bool = True
+
+    ingest_queue_size: int = Field(default=100_000, ge=1)
+    #: Half the in-flight window (``mqtt_receive_maximum``): with acknowledgement
+    #: after storing, one batch arrives while the other is written.
+    ingest_batch_size: int = Field(default=500, ge=1)
+    ingest_batch_interval_s: float = Field(default=0.1, gt=0)
+    #: How often the per-minute chart rollups catch up with ingest.
+    rollup_interval_s: float = Field(default=5.0, gt=0)
+
+    influx_url: str | None = None
+    influx_org: str | None = None
+    influx_bucket: str | None = None
+    influx_token: str | None = None
+    influx_batch_size: int = Field(default=5_000, ge=1)
+    influx_flush_interval_ms: int = Field(default=1_000, ge=1)
+    influx_queue_size: int = Field(default=200_000, ge=1)
+
+    secret_key: str = DEV_SECRET_KEY
+    access_token_expire_s: int = Field(default=3600, gt=0)
+    #: HMAC key for card hashes (protocol.cardhash); shared with the gates.
+    card_hash_key: str = DEV_CARD_HASH_KEY
+    #: Directory of the Ed25519 token keys (protocol.keys); created with a key if empty.
+    token_key_dir: Path = Path("var/token-keys")
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_outside_development(self) -> Self:
+        if self.environment != "development":
+            if self.secret_key == DEV_SECRET_KEY:
+                raise SettingsError(
+                    "DORM_SECRET_KEY must be set outside development (the default is public)"
+                )
+            if self.card_hash_key == DEV_CARD_HASH_KEY:
+                raise SettingsError(
+                    "DORM_CARD_HASH_KEY must be set outside development (the default is public)"
+                )
+        if self.mqtt_ack_after_store and self.ingest_queue_size < self.mqtt_receive_maximum:
+            # Otherwise a full queue could drop messages that are then never acknowledged.
+            raise SettingsError("DORM_INGEST_QUEUE_SIZE must be at least DORM_MQTT_RECEIVE_MAXIMUM")
+        if len(self.secret_key) < 32:
+            raise SettingsError("DORM_SECRET_KEY must be at least 32 characters")
+        if len(self.card_hash_key.encode()) < 16:
+            raise SettingsError("DORM_CARD_HASH_KEY must be at least 16 bytes")
+        return self
+
+    def mqtt_password_value(self) -> str | None:
+        """The broker password, read from ``mqtt_password_file`` when that is set."""
+        if self.mqtt_password_file is not None:
+            return self.mqtt_password_file.read_text(encoding="utf-8").strip()
+        return self.mqtt_password
+
+    @property
+    def influx_enabled(self) -> bool:
+        """True when every InfluxDB setting is given."""
+        return self.influx_connection() is not None
+
+    def influx_connection(self) -> tuple[str, str, str, str] | None:
+        """``(url, org, bucket, token)`` when all are set, else None."""
+        url, org, bucket, token = (
+            self.influx_url,
+            self.influx_org,
+            self.influx_bucket,
+            self.influx_token,
+        )
+        if url is None or org is None or bucket is None or token is None:
+            return None
+        return url, org, bucket, token
