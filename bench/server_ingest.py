@@ -28,11 +28,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from ulid import ULID
 
 from bench.common import Figure, Report
 from devservices import MosquittoBroker, VictoriaMetrics
 from protocol.codec import family_of
+from protocol.ids import new_event_id
 from protocol.messages import (
     AccessDecision,
     AccessReason,
@@ -58,9 +58,7 @@ DUPLICATE_SHARE = 0.10
 
 def _event(building: str, seq: int, rng: random.Random) -> DeviceEvent:
     ts = BASE_TS + timedelta(milliseconds=seq * 7)
-    event_id = str(ULID.from_timestamp(ts.timestamp()))[:10] + "".join(
-        rng.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(16)
-    )
+    event_id = new_event_id(now_ms=int(ts.timestamp() * 1000), entropy=rng.randbytes(10))
     if seq % 10 == 0:
         return RoomTelemetry(
             id=event_id,
