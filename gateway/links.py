@@ -165,7 +165,9 @@ class MqttLink:
         properties: Properties | None,
     ) -> None:
         if self._connected.is_set():
-            log.warning("%s: disconnected: %s", self.settings.name, reason_code)
+            # Our own disconnect() (shutdown) is routine; anything else is not.
+            level = logging.INFO if reason_code.value == 0 else logging.WARNING
+            log.log(level, "%s: disconnected: %s", self.settings.name, reason_code)
         self._connected.clear()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
