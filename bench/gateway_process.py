@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from devservices import MosquittoBroker
 from devservices.mqttprobe import MqttProbe, unique_client_id
+from gateway.child import GatewayProcess
 from protocol.ids import new_event_id
 from protocol.messages import (
     AccessDecision,
@@ -56,45 +53,15 @@ def topic(device: str) -> str:
     return device_topic(BUILDING, device, Family.ACCESS)
 
 
-class BenchGateway:
+class BenchGateway(GatewayProcess):
     """``python -m gateway`` for building b1 of the example site, as a child process."""
 
     def __init__(
         self, building: MosquittoBroker, central: MosquittoBroker, state_dir: Path
     ) -> None:
-        self.args = [
-            sys.executable,
-            "-m",
-            "gateway",
-            "--building",
-            BUILDING,
-            "--site",
-            str(REPO / "firmware-config" / "site.yaml"),
-            "--building-host",
-            building.host,
-            "--building-port",
-            str(building.port),
-            "--central-host",
-            central.host,
-            "--central-port",
-            str(central.port),
-            "--state-dir",
-            str(state_dir),
-            "--allow-unknown-devices",
-            "--reconnect-max-s",
-            "1",
-        ]
-        self.state_dir = state_dir
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self._process = subprocess.Popen(self.args, cwd=REPO, env=dict(os.environ))
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            self._process.wait(30)
-        self._process = None
+        super().__init__(
+            building, central, site=REPO / "firmware-config" / "site.yaml", state_dir=state_dir
+        )
 
     def wait_forwarding(self, counter: CentralCounter, timeout_s: float = 30) -> None:
         """Publish warm-up events until one arrives at the central side."""
