@@ -88,8 +88,6 @@ def one_run(snapshot: AllowlistSnapshot, scans: int, workdir: Path) -> tuple[flo
     with Outbox(workdir / "outbox.db", max_rows=2 * scans) as outbox:
         sink = EventSink("b1-gate-in", "b1", outbox, SeqStore(workdir))
         gate = GateAgent(
-            device="b1-gate-in",
-            building="b1",
             direction=Direction.ENTRY,
             sink=sink,
             door=door,

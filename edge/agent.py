@@ -15,7 +15,6 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
 from importlib import metadata
 from typing import Final
 
@@ -57,23 +56,22 @@ class Agent:
     def __init__(
         self,
         *,
-        device: str,
-        building: str,
         sink: EventSink,
         config_version: str,
         heartbeat_s: float,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reload_config: Callable[[], str] | None = None,
         store: AllowlistStore | None = None,
     ) -> None:
-        self.device = device
-        self.store = store
-        self._snapshot_topic = building_topic(building, Family.ALLOWLIST_SNAPSHOT)
-        self.building = building
+        # The sink already knows the device, its building and the clock that
+        # stamps its events; the agent decides on that same clock.
         self.sink = sink
+        self.device = sink.device
+        self.building = sink.building
+        self.clock = sink.clock
+        self.store = store
+        self._snapshot_topic = building_topic(sink.building, Family.ALLOWLIST_SNAPSHOT)
         self.config_version = config_version
         self.heartbeat_s = heartbeat_s
-        self.clock = clock
         self.reload_config = reload_config
         self.rejected: Counter[str] = Counter()
         self.clock_offset_ms = 0

@@ -12,7 +12,6 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -77,8 +76,6 @@ class GateAgent(Agent):
     def __init__(
         self,
         *,
-        device: str,
-        building: str,
         direction: Direction,
         sink: EventSink,
         door: DoorController,
@@ -88,18 +85,14 @@ class GateAgent(Agent):
         curfew: Curfew | None,
         config_version: str,
         heartbeat_s: float = 30.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reload_config: Callable[[], str] | None = None,
         nonces: NonceCache | None = None,
         passback: PassbackTracker | None = None,
     ) -> None:
         super().__init__(
-            device=device,
-            building=building,
             sink=sink,
             config_version=config_version,
             heartbeat_s=heartbeat_s,
-            clock=clock,
             reload_config=reload_config,
             store=store,
         )

@@ -44,8 +44,6 @@ class KioskAgent(Agent):
     def __init__(
         self,
         *,
-        device: str,
-        building: str,
         sink: EventSink,
         store: AllowlistStore,
         feedback: Feedback,
@@ -53,17 +51,13 @@ class KioskAgent(Agent):
         config_version: str,
         heartbeat_s: float = 30.0,
         collapse_s: float = 10.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         display: Callable[[str], None] | None = None,
         reload_config: Callable[[], str] | None = None,
     ) -> None:
         super().__init__(
-            device=device,
-            building=building,
             sink=sink,
             config_version=config_version,
             heartbeat_s=heartbeat_s,
-            clock=clock,
             reload_config=reload_config,
             store=store,
         )

@@ -19,7 +19,6 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -127,8 +126,6 @@ class RoomSensorAgent(Agent):
     def __init__(
         self,
         *,
-        device: str,
-        building: str,
         room: str,
         sink: EventSink,
         scheduler: Scheduler,
@@ -139,16 +136,12 @@ class RoomSensorAgent(Agent):
         config_version: str,
         timings: SensorTimings = SensorTimings(),
         heartbeat_s: float = 30.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reload_config: Callable[[], str] | None = None,
     ) -> None:
         super().__init__(
-            device=device,
-            building=building,
             sink=sink,
             config_version=config_version,
             heartbeat_s=heartbeat_s,
-            clock=clock,
             reload_config=reload_config,
         )
         self.room = room

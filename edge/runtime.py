@@ -202,8 +202,6 @@ def build(options: EdgeOptions) -> EdgeRuntime:
         store = AllowlistStore(device.building, state_dir)
         store.load()
         gate = GateAgent(
-            device=device.id,
-            building=device.building,
             direction=direction,
             sink=sink,
             door=door,
@@ -237,8 +235,6 @@ def build(options: EdgeOptions) -> EdgeRuntime:
             scheduler,
         )
         kiosk = KioskAgent(
-            device=device.id,
-            building=device.building,
             sink=sink,
             store=store,
             feedback=feedback,
@@ -291,8 +287,6 @@ def _room_sensor(
     if not isinstance(sensor, Ds18b20):
         raise StateError(f"temperature sensor {sensor.kind} is not supported yet (use ds18b20)")
     return RoomSensorAgent(
-        device=device.id,
-        building=device.building,
         room=device.room,
         sink=sink,
         scheduler=scheduler,

@@ -111,8 +111,6 @@ def gate_rig(
     store = AllowlistStore("b1", state_dir)
     store.apply_snapshot(small_snapshot)
     gate = GateAgent(
-        device="b1-gate-in",
-        building="b1",
         direction=Direction.ENTRY,
         sink=sink,
         door=door,
@@ -121,7 +119,6 @@ def gate_rig(
         tz=ZoneInfo("Asia/Shanghai"),
         curfew=None,
         config_version="test",
-        clock=lambda: now[0],
     )
     try:
         yield GateRig(gate, outbox, clock, door_hw, now)

@@ -62,14 +62,11 @@ def kiosk_rig(
     feedback = Feedback(green, LED(24), Buzzer(25), ManualScheduler())
     lines: list[str] = []
     kiosk = KioskAgent(
-        device="b1-kiosk",
-        building="b1",
         sink=EventSink("b1-kiosk", "b1", outbox, SeqStore(state_dir), clock=lambda: now[0]),
         store=store,
         feedback=feedback,
         state_dir=state_dir,
         config_version="test",
-        clock=lambda: now[0],
         display=lines.append,
     )
     try:
@@ -128,15 +125,13 @@ def test_kiosk_duty_state_survives_a_restart(
 ) -> None:
     rig = kiosk_rig
     rig.kiosk.present_qr(staff_token(signing_key, T0))
+    rig.now[0] = T0 + timedelta(hours=1)  # the sink's clock, which the agent decides on
     again = KioskAgent(
-        device="b1-kiosk",
-        building="b1",
         sink=rig.kiosk.sink,
         store=rig.kiosk.store,
         feedback=rig.kiosk.feedback,
         state_dir=state_dir,
         config_version="test",
-        clock=lambda: T0 + timedelta(hours=1),
     )
     check = again.present_qr(staff_token(signing_key, T0 + timedelta(hours=1)))
     assert check is not None
@@ -163,8 +158,6 @@ def test_room_sensor_publishes_on_change_with_debounce_and_periodically(
     pir = DigitalInputDevice(17)
     smoke = DigitalInputDevice(27)
     agent = RoomSensorAgent(
-        device="b1-r101-sensor",
-        building="b1",
         room="b1-r101",
         sink=EventSink("b1-r101-sensor", "b1", outbox, SeqStore(state_dir), clock=lambda: T0),
         scheduler=clock,
@@ -224,8 +217,6 @@ def test_room_sensor_waits_for_its_thermometer(mock_factory: MockFactory, state_
     readings.temperature_c = None
     outbox = Outbox(state_dir / "outbox.db")
     agent = RoomSensorAgent(
-        device="b1-r101-sensor",
-        building="b1",
         room="b1-r101",
         sink=EventSink("b1-r101-sensor", "b1", outbox, SeqStore(state_dir), clock=lambda: T0),
         scheduler=clock,
