@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import ClassVar, Final, Self
 
 from devservices.errors import DevServiceError, PortInUseError
+from devservices.ports import LOCALHOST
 from devservices.process import log_tail
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,19 @@ class DevService(abc.ABC):
         self._workdir: Path | None = None
         self._prepared = False
         self._started_once = False
+        #: The main port, chosen by ``_choose_ports`` (or given) before the first start.
+        self._port: int | None = None
+
+    @property
+    def host(self) -> str:
+        return LOCALHOST
+
+    @property
+    def port(self) -> int:
+        """The service's main port (for Mosquitto: the anonymous listener)."""
+        if self._port is None:
+            raise DevServiceError(f"{self.service_name} has no port yet: start it first")
+        return self._port
 
     # -- what each launcher provides -------------------------------------------------
 

@@ -264,17 +264,6 @@ class MosquittoBroker(DevService):
         self._process: ChildProcess | None = None
 
     @property
-    def host(self) -> str:
-        return LOCALHOST
-
-    @property
-    def port(self) -> int:
-        """The anonymous listener's port."""
-        if self._port is None:
-            raise DevServiceError("mosquitto has no port yet: start it first")
-        return self._port
-
-    @property
     def auth_port(self) -> int:
         """The listener that requires a user name and password and applies the ACL."""
         if self._auth_port is None:

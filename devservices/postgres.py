@@ -125,16 +125,6 @@ class PostgresCluster(DevService):
         self._as_root = os.geteuid() == 0
 
     @property
-    def host(self) -> str:
-        return LOCALHOST
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise DevServiceError("postgres has no port yet: start it first")
-        return self._port
-
-    @property
     def url(self) -> str:
         """SQLAlchemy URL (psycopg 3) of :attr:`database`."""
         return self.url_for(self.database)

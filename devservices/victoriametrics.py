@@ -79,16 +79,6 @@ class VictoriaMetrics(DevService):
         self._process: ChildProcess | None = None
 
     @property
-    def host(self) -> str:
-        return LOCALHOST
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise DevServiceError("victoria-metrics has no port yet: start it first")
-        return self._port
-
-    @property
     def url(self) -> str:
         return f"http://{LOCALHOST}:{self.port}"
 
