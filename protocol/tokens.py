@@ -10,7 +10,7 @@ A token is ``DQ1.`` followed by base64url (no padding) of::
     subject  1 byte length + ASCII pseudonymous person id
     sig      64 bytes Ed25519 over everything before it
 
-A typical student token is about 130 characters, which fits a version-6 QR
+A typical student token is about 124 characters, which fits a version-8 QR
 code. A token is valid during its own 30-second step; one step of clock skew
 either way is accepted, so a phone refreshing every step always shows a token
 that a gate with a slightly wrong clock still takes. Verification needs only

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import segno
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,12 +58,14 @@ def test_valid_token_verifies_with_public_key_only(key: SigningKey) -> None:
 def test_token_is_compact_enough_for_a_small_qr(key: SigningKey) -> None:
     typical = issue_token(key, "p-7f3a9c", PersonKind.STUDENT, NOW)
     assert len(typical) <= 160
+    assert segno.make_qr(typical, error="m").version == 8  # what docs/protocol.md says
     # The server's pseudonymous ids are at most 24 characters (docs/protocol.md).
     long_id = issue_token(SigningKey.generate("k-rot-9"), "s" * 24, PersonKind.STAFF, NOW)
     assert len(long_id) <= 160
-    # Even the longest ids the contract allows stay well inside a version-7 QR code.
+    # Even the longest ids the contract allows stay within a version-9 QR code.
     longest = issue_token(SigningKey.generate("k-rot-99"), "s" * 32, PersonKind.STAFF, NOW)
     assert len(longest) <= 170
+    assert segno.make_qr(longest, error="m").version in range(1, 10)
 
 
 def test_each_token_has_a_fresh_nonce(key: SigningKey) -> None:
