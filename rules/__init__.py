@@ -1,0 +1,1 @@
+"""The safety-alert rules engine (event time, keyed state, watermarks); see docs/rules.md."""
