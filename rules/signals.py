@@ -96,9 +96,12 @@ class SignalSink(Protocol):
 class RuleEngine(Protocol):
     """What the server's ingest needs from the engine.
 
-    ``observe`` takes the valid messages of a committed batch (the ingest
-    observer hook, ``(topic, message)`` pairs) and ``advance`` moves idle
-    sources on by processing time; both return the signals they produced.
+    ``observe`` takes the valid messages of a committed batch, as the ingest
+    observer hook (server.ingest.writer.Observer) passes them:
+    ``(building, message)`` pairs, in arrival order, where a message delivered
+    twice (QoS 1 is at-least-once) appears twice, so the engine must be
+    idempotent by event id. ``advance`` moves idle sources on by processing
+    time. Both return the signals they produced.
     """
 
     def observe(self, messages: Sequence[tuple[str, Message]]) -> list[AlertSignal]: ...
