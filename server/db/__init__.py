@@ -19,6 +19,7 @@ from server.db.people import (
     UserAccount,
 )
 from server.db.places import Building, Campus, Curfew, Device, Floor, Room
+from server.db.schedules import Leave, RoomBooking
 from server.db.state import AllowlistVersion, DutyShift, GateFlowMinute, Presence, RoomMinute
 
 __all__ = [
@@ -38,11 +39,13 @@ __all__ = [
     "DutyShift",
     "Floor",
     "GateFlowMinute",
+    "Leave",
     "PassageCountRow",
     "Person",
     "PersonPrivate",
     "Presence",
     "Room",
+    "RoomBooking",
     "RoomMinute",
     "StaffBuilding",
     "TelemetrySample",
