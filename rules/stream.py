@@ -29,7 +29,7 @@ STREAM_KINDS: Final = (GATE, KIOSK, ROOM, HEALTH)
 TimerCallback = Callable[["Stream", Any, Any, float], None]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Stream:
     building: str
     kind: str

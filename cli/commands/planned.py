@@ -60,18 +60,3 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="firmware-config directory (default: %(default)s)",
     )
     provision.set_defaults(handler=_not_built("provision", 9))
-
-    rules = subparsers.add_parser("rules", help="safety-alert rules")
-    rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
-    backtest = rules_sub.add_parser(
-        "backtest",
-        help="replay stored events through the rules and print the alerts",
-        description=(
-            "Replay the stored events between two times through the rules engine and "
-            "print the alerts it would raise."
-        ),
-    )
-    backtest.add_argument("--from", dest="start", required=True, help="start time (ISO 8601)")
-    backtest.add_argument("--to", dest="end", required=True, help="end time (ISO 8601)")
-    backtest.add_argument("--rules", help="rules YAML (default: the live rules)")
-    backtest.set_defaults(handler=_not_built("rules backtest", 6))
