@@ -110,7 +110,6 @@ class Engine:
         touched: set[Stream] = set()
         seen = self._seen
         counters = env.counters
-        last_seen = env.last_seen
         for building, message in messages:
             kind = ROUTES.get(type(message))
             if kind is None:
@@ -142,9 +141,6 @@ class Engine:
                 continue
             seen[event_id] = ts
             counters["events"] += 1
-            device: str = message.device  # type: ignore[attr-defined]
-            if ts > last_seen.get(device, float("-inf")):
-                last_seen[device] = ts
             if not replayed and now is not None:
                 self._live(building).last_live_s = now
             for handler in self._handlers(self._arrival, building, type(message), arrival=True):
@@ -154,7 +150,7 @@ class Engine:
             stream.see(wm_ts, replayed)
             touched.add(stream)
             if isinstance(message, Heartbeat):
-                info = env.ctx.devices.get(device)
+                info = env.ctx.devices.get(message.device)
                 other = DEVICE_KIND_STREAM.get(info.kind) if info is not None else None
                 if other is not None:
                     extra = self._stream(building, other)

@@ -28,8 +28,6 @@ class Env:
         self.out: list[AlertSignal] = []
         self.timers = TimerQueue()
         self.counters: Counter[str] = Counter()
-        #: Latest event time seen from each device, whatever the stream (arrival order).
-        self.last_seen: dict[str, float] = {}
         self._now_s: float | None = None
 
     def emit(self, signal: AlertSignal) -> None:

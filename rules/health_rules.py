@@ -16,9 +16,10 @@ class DeviceOfflineRule(Rule[DeviceOffline]):
 
     Processing time moves the health stream only while the building's uplink
     is live, so an outage never makes its devices look offline. A silence that
-    is found only while a backlog is replayed (a *delayed* verdict) is not
-    raised when the device has been heard from since: the gateway may have
-    shed those heartbeats, and a stale "offline" would be noise.
+    falls due while the health stream is moved by a replayed backlog is not
+    judged then (the gateway may have shed those heartbeats, and a stale
+    "offline" would be noise): it is judged again once the stream moves live,
+    and raised only if the device is still silent.
     """
 
     id = "device_offline"
@@ -57,9 +58,12 @@ class DeviceOfflineRule(Rule[DeviceOffline]):
         last = self._last.get(device)
         if last is None or last[0] != token or device in self._raised:
             return
-        env = self.env
-        if env.is_delayed(at_s, stream.advanced_by_replay) and env.last_seen.get(device, 0) > at_s:
-            env.counters["suppressed.device_offline_stale"] += 1
+        if stream.advanced_by_replay:
+            # Found only while a backlog is replayed: the gateway may have shed
+            # those heartbeats. Judge again once the stream is live.
+            self.env.counters["deferred.device_offline"] += 1
+            again = stream.watermark + max(stream.lateness_s, 1.0)
+            self.env.schedule(stream, again, self._due, device, token)
             return
         self._raised.add(device)
         self.raise_(
