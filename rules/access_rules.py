@@ -63,8 +63,12 @@ class _DeniedBurst(Rule[DeniedBurst]):
                 ts,
                 replayed=msg.replayed,
                 message=f"{len(times)} denials at {self.noun} within {self.settings.window_s:g} s",
-                params={"denials": len(times), "window_s": self.settings.window_s,
-                        "device": msg.device, "reason": msg.reason.value},
+                params={
+                    "denials": len(times),
+                    "window_s": self.settings.window_s,
+                    "device": msg.device,
+                    "reason": msg.reason.value,
+                },
                 evidence=tuple(evidence),
             )
 
@@ -165,7 +169,9 @@ class LateReturn(Rule[PersonRule]):
                 ts,
                 replayed=msg.replayed,
                 message=f"entered {building} after curfew",
-                params={"local_time": moment.astimezone(ctx.tz).strftime("%H:%M"),
-                        "device": msg.device},
+                params={
+                    "local_time": moment.astimezone(ctx.tz).strftime("%H:%M"),
+                    "device": msg.device,
+                },
                 evidence=(msg.id,),
             )

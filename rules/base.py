@@ -56,7 +56,10 @@ class Rule(Generic[S]):
 
     def handlers(self, message_type: type[Message], *, arrival: bool) -> Handler | None:
         name = (self.on_arrival if arrival else self.in_order).get(message_type)
-        return None if name is None else getattr(self, name)  # type: ignore[no-any-return]
+        if name is None:
+            return None
+        handler: Handler = getattr(self, name)
+        return handler
 
     # -- hooks ---------------------------------------------------------------------
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from rules.access_rules import AntiPassback, DeniedBurstCredential, DeniedBurstGate, LateReturn
-from rules.access_rules import QrReplay
+from rules.access_rules import (
+    AntiPassback,
+    DeniedBurstCredential,
+    DeniedBurstGate,
+    LateReturn,
+    QrReplay,
+)
 from rules.base import Rule
 from rules.door_rules import DoorForced, DoorHeldOpenRule, DoorNotUsed, TailgatingRule
 from rules.duty_rules import DutyCoverageGapRule, DutyMissedCheckinRule

@@ -179,8 +179,8 @@ def load_context(session: Session, *, night_check: Mapping[str, time] | None = N
     """Read what exists in the SQL domain now (SQLAlchemy 2 ``select``)."""
     from sqlalchemy import select
 
-    from server.db import Building, Campus, Curfew, Device, DutyShift as ShiftRow, Floor, Person
-    from server.db import Room
+    from server.db import Building, Campus, Curfew, Device, Floor, Person, Room
+    from server.db import DutyShift as ShiftRow
     from server.db.schedules import Leave as LeaveRow
     from server.db.schedules import RoomBooking
 
@@ -231,7 +231,8 @@ def load_context(session: Session, *, night_check: Mapping[str, time] | None = N
         for row in session.scalars(select(ShiftRow))
     ]
     leaves = [
-        Leave(row.person_id, row.starts_at, row.ends_at) for row in session.scalars(select(LeaveRow))
+        Leave(row.person_id, row.starts_at, row.ends_at)
+        for row in session.scalars(select(LeaveRow))
     ]
     bookings = [
         Booking(row.room_id, row.starts_at, row.ends_at)

@@ -74,8 +74,13 @@ class TailgatingRule(Rule[Tailgating]):
                 ts,
                 replayed=msg.replayed,
                 message=f"{msg.count} passages on one grant at {msg.device}/{msg.door}",
-                params={"device": msg.device, "door": msg.door, "passages": msg.count,
-                        "grants": 1, "direction": msg.direction.value},
+                params={
+                    "device": msg.device,
+                    "door": msg.door,
+                    "passages": msg.count,
+                    "grants": 1,
+                    "direction": msg.direction.value,
+                },
                 evidence=(msg.id, msg.grant_id),
             )
 
@@ -104,17 +109,15 @@ class DoorHeldOpenRule(Rule[DoorHeldOpen]):
         kind = msg.kind
         if kind is DoorEventKind.OPENED or kind is DoorEventKind.FORCED:
             if key not in self._open:
-                opening = self._open[key] = _Opening(ts, evidence=msg.id)
-                self.env.schedule(
-                    stream, ts + self.settings.after_s, self._due, key, opening
-                )
+                fresh = self._open[key] = _Opening(ts, evidence=msg.id)
+                self.env.schedule(stream, ts + self.settings.after_s, self._due, key, fresh)
         elif kind is DoorEventKind.HELD_OPEN:
-            opening = self._open.get(key)
-            if opening is None:
+            held = self._open.get(key)
+            if held is None:
                 since = ts - (msg.open_s or 0.0)
-                opening = self._open[key] = _Opening(since, evidence=msg.id)
-            if not opening.raised:
-                self._raise(building, key, opening, ts, msg.replayed)
+                held = self._open[key] = _Opening(since, evidence=msg.id)
+            if not held.raised:
+                self._raise(building, key, held, ts, msg.replayed)
         elif kind is DoorEventKind.CLOSED:
             opening = self._open.pop(key, None)
             if opening is not None and opening.raised:
@@ -124,7 +127,11 @@ class DoorHeldOpenRule(Rule[DoorHeldOpen]):
                     ts,
                     replayed=msg.replayed,
                     message=f"door {key[1]} of {key[0]} closed",
-                    params={"device": key[0], "door": key[1], "open_s": round(ts - opening.since_s, 1)},
+                    params={
+                        "device": key[0],
+                        "door": key[1],
+                        "open_s": round(ts - opening.since_s, 1),
+                    },
                     evidence=(msg.id,),
                 )
 

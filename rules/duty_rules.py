@@ -45,8 +45,10 @@ class DutyMissedCheckinRule(Rule[DutyMissedCheckin]):
         for shift in self.env.ctx.shifts:
             key = (shift.building, shift.id)
             due = shift.starts_at.timestamp() + self.settings.after_s
-            if shift.building == stream.building and key not in self._timers.scheduled and (
-                due > stream.watermark
+            if (
+                shift.building == stream.building
+                and key not in self._timers.scheduled
+                and (due > stream.watermark)
             ):
                 self._timers.scheduled.add(key)
                 self.env.schedule(stream, due, self._due, shift)
@@ -56,12 +58,20 @@ class DutyMissedCheckinRule(Rule[DutyMissedCheckin]):
             return
         self._checkins[(building, msg.person)] = ts
         for shift_id, shift in list(self._raised.items()):
-            if shift.building == building and shift.person == msg.person and ts < (
-                shift.ends_at.timestamp()
+            if (
+                shift.building == building
+                and shift.person == msg.person
+                and ts < (shift.ends_at.timestamp())
             ):
                 del self._raised[shift_id]
-                self.clear(f"shift:{shift_id}", building, ts, replayed=msg.replayed,
-                           message="checked in late", evidence=(msg.id,))
+                self.clear(
+                    f"shift:{shift_id}",
+                    building,
+                    ts,
+                    replayed=msg.replayed,
+                    message="checked in late",
+                    evidence=(msg.id,),
+                )
 
     def _due(self, stream: Stream, shift: DutyShift, token: object, at_s: float) -> None:
         current = {s.id: s for s in self.env.ctx.shifts}.get(shift.id)
@@ -72,7 +82,10 @@ class DutyMissedCheckinRule(Rule[DutyMissedCheckin]):
             return
         self._raised[shift.id] = shift
         self.raise_(
-            f"shift:{shift.id}", shift.building, at_s, replayed=stream.advanced_by_replay,
+            f"shift:{shift.id}",
+            shift.building,
+            at_s,
+            replayed=stream.advanced_by_replay,
             message=f"no check-in {self.settings.after_s / 60:g} min after the shift began",
             params={"person": shift.person, "after_s": self.settings.after_s},
         )
@@ -105,8 +118,10 @@ class DutyCoverageGapRule(Rule[DutyCoverageGap]):
             if shift.building != stream.building or key in self._timers.scheduled:
                 continue
             self._timers.scheduled.add(key)
-            for at in (shift.starts_at.timestamp() + self.settings.grace_s,
-                       shift.ends_at.timestamp()):
+            for at in (
+                shift.starts_at.timestamp() + self.settings.grace_s,
+                shift.ends_at.timestamp(),
+            ):
                 if at > stream.watermark:
                     self.env.schedule(stream, at, self._evaluate, shift.building)
 
@@ -123,8 +138,14 @@ class DutyCoverageGapRule(Rule[DutyCoverageGap]):
             on_duty.add(msg.person)
             if building in self._raised:
                 self._raised.discard(building)
-                self.clear(f"building:{building}", building, ts, replayed=msg.replayed,
-                           message=f"a counselor checked in at {building}", evidence=(msg.id,))
+                self.clear(
+                    f"building:{building}",
+                    building,
+                    ts,
+                    replayed=msg.replayed,
+                    message=f"a counselor checked in at {building}",
+                    evidence=(msg.id,),
+                )
         elif msg.action is DutyAction.CHECK_OUT:
             on_duty.discard(msg.person)
             if not on_duty:
@@ -136,11 +157,19 @@ class DutyCoverageGapRule(Rule[DutyCoverageGap]):
         if required and not covered and building not in self._raised:
             self._raised.add(building)
             self.raise_(
-                f"building:{building}", building, at_s, replayed=stream.advanced_by_replay,
+                f"building:{building}",
+                building,
+                at_s,
+                replayed=stream.advanced_by_replay,
                 message=f"no counselor checked in at {building}",
                 params={"grace_s": self.settings.grace_s},
             )
         elif building in self._raised and not required:
             self._raised.discard(building)
-            self.clear(f"building:{building}", building, at_s,
-                       replayed=stream.advanced_by_replay, message="no shift rostered any more")
+            self.clear(
+                f"building:{building}",
+                building,
+                at_s,
+                replayed=stream.advanced_by_replay,
+                message="no shift rostered any more",
+            )

@@ -178,9 +178,9 @@ class Engine:
                 self._drain(stream)
         return self._take()
 
-    def advance_event_time(self, until: datetime, buildings: Iterable[str] | None = None) -> list[
-        AlertSignal
-    ]:
+    def advance_event_time(
+        self, until: datetime, buildings: Iterable[str] | None = None
+    ) -> list[AlertSignal]:
         """Move every stream's watermark to ``until`` (a backtest's end: fire due timers)."""
         until_s = until.timestamp()
         wanted = None if buildings is None else set(buildings)

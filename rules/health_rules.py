@@ -44,15 +44,26 @@ class DeviceOfflineRule(Rule[DeviceOffline]):
             self._back(building, msg.device, ts, False, None)
         elif msg.device not in self._raised:
             self._raised.add(msg.device)
-            self.raise_(f"device:{msg.device}", building, ts, replayed=False,
-                        message=f"device {msg.device} went offline (last will)",
-                        params={"device": msg.device, "reason": "last_will"})
+            self.raise_(
+                f"device:{msg.device}",
+                building,
+                ts,
+                replayed=False,
+                message=f"device {msg.device} went offline (last will)",
+                params={"device": msg.device, "reason": "last_will"},
+            )
 
     def _back(self, building: str, device: str, ts: float, replayed: bool, eid: str | None) -> None:
         if device in self._raised:
             self._raised.discard(device)
-            self.clear(f"device:{device}", building, ts, replayed=replayed,
-                       message=f"device {device} is back", evidence=(eid,) if eid else ())
+            self.clear(
+                f"device:{device}",
+                building,
+                ts,
+                replayed=replayed,
+                message=f"device {device} is back",
+                evidence=(eid,) if eid else (),
+            )
 
     def _due(self, stream: Stream, device: str, token: float, at_s: float) -> None:
         last = self._last.get(device)
@@ -67,7 +78,10 @@ class DeviceOfflineRule(Rule[DeviceOffline]):
             return
         self._raised.add(device)
         self.raise_(
-            f"device:{device}", stream.building, at_s, replayed=stream.advanced_by_replay,
+            f"device:{device}",
+            stream.building,
+            at_s,
+            replayed=stream.advanced_by_replay,
             message=f"no heartbeat from {device} since {at_s - token:.0f} s",
             params={"device": device, "silent_s": round(at_s - token, 1), "reason": "heartbeat"},
             evidence=(last[1],),
@@ -86,30 +100,59 @@ class OutboxNearFullRule(Rule[OutboxNearFull]):
         self._raised: set[str] = set()
 
     def on_heartbeat(self, building: str, msg: Heartbeat, ts: float, stream: Stream | None) -> None:
-        self._judge(building, msg.device, msg.outbox_depth >= self.settings.device_depth,
-                    msg.outbox_depth, None, ts, msg.replayed, msg.id)
+        self._judge(
+            building,
+            msg.device,
+            msg.outbox_depth >= self.settings.device_depth,
+            msg.outbox_depth,
+            None,
+            ts,
+            msg.replayed,
+            msg.id,
+        )
 
     def on_gateway(
         self, building: str, msg: GatewayHealth, ts: float, stream: Stream | None
     ) -> None:
         full = msg.outbox_warning or msg.outbox_depth >= self.settings.fraction * msg.outbox_max
-        self._judge(building, msg.device, full, msg.outbox_depth, msg.outbox_max, ts,
-                    msg.replayed, msg.id)
+        self._judge(
+            building, msg.device, full, msg.outbox_depth, msg.outbox_max, ts, msg.replayed, msg.id
+        )
 
-    def _judge(self, building: str, device: str, full: bool, depth: int, limit: int | None,
-               ts: float, replayed: bool, eid: str) -> None:
+    def _judge(
+        self,
+        building: str,
+        device: str,
+        full: bool,
+        depth: int,
+        limit: int | None,
+        ts: float,
+        replayed: bool,
+        eid: str,
+    ) -> None:
         subject = f"device:{device}"
         if full and device not in self._raised:
             self._raised.add(device)
-            self.raise_(subject, building, ts, replayed=replayed,
-                        message=f"outbox of {device} near full ({depth} queued)",
-                        params={"device": device, "depth": depth, "max": limit},
-                        evidence=(eid,))
+            self.raise_(
+                subject,
+                building,
+                ts,
+                replayed=replayed,
+                message=f"outbox of {device} near full ({depth} queued)",
+                params={"device": device, "depth": depth, "max": limit},
+                evidence=(eid,),
+            )
         elif not full and device in self._raised:
             self._raised.discard(device)
-            self.clear(subject, building, ts, replayed=replayed,
-                       message=f"outbox of {device} drained", params={"depth": depth},
-                       evidence=(eid,))
+            self.clear(
+                subject,
+                building,
+                ts,
+                replayed=replayed,
+                message=f"outbox of {device} drained",
+                params={"depth": depth},
+                evidence=(eid,),
+            )
 
 
 class ClockSkewRule(Rule[ClockSkew]):
@@ -129,11 +172,23 @@ class ClockSkewRule(Rule[ClockSkew]):
         subject = f"device:{msg.device}"
         if skewed and msg.device not in self._raised:
             self._raised.add(msg.device)
-            self.raise_(subject, building, ts, replayed=msg.replayed,
-                        message=f"clock of {msg.device} off by {offset_s:+.1f} s",
-                        params={"device": msg.device, "offset_s": offset_s}, evidence=(msg.id,))
+            self.raise_(
+                subject,
+                building,
+                ts,
+                replayed=msg.replayed,
+                message=f"clock of {msg.device} off by {offset_s:+.1f} s",
+                params={"device": msg.device, "offset_s": offset_s},
+                evidence=(msg.id,),
+            )
         elif not skewed and msg.device in self._raised:
             self._raised.discard(msg.device)
-            self.clear(subject, building, ts, replayed=msg.replayed,
-                       message=f"clock of {msg.device} in step", params={"offset_s": offset_s},
-                       evidence=(msg.id,))
+            self.clear(
+                subject,
+                building,
+                ts,
+                replayed=msg.replayed,
+                message=f"clock of {msg.device} in step",
+                params={"offset_s": offset_s},
+                evidence=(msg.id,),
+            )

@@ -56,8 +56,12 @@ class NotReturnedRule(Rule[NotReturned]):
         if msg.direction is Direction.ENTRY and key in self._raised:
             self._raised.discard(key)
             self.clear(
-                f"person:{msg.person}", building, ts, replayed=msg.replayed,
-                message=f"back in {building}", evidence=(msg.id,),
+                f"person:{msg.person}",
+                building,
+                ts,
+                replayed=msg.replayed,
+                message=f"back in {building}",
+                evidence=(msg.id,),
             )
 
     def _night_check(self, stream: Stream, building: str, token: object, at_s: float) -> None:
@@ -81,7 +85,9 @@ class NotReturnedRule(Rule[NotReturned]):
                 evidence=(last[1],),
             )
         self.env.schedule(
-            stream, next_local(at_s, self._check_time(building), ctx.tz), self._night_check,
+            stream,
+            next_local(at_s, self._check_time(building), ctx.tz),
+            self._night_check,
             building,
         )
 
@@ -114,8 +120,14 @@ class NotSeenRule(Rule[NotSeen]):
         self.env.schedule(stream, ts + self.settings.after_h * 3600, self._due, person, ts)
         if person in self._raised:
             self._raised.discard(person)
-            self.clear(f"person:{person}", building, ts, replayed=msg.replayed,
-                       message="seen again", evidence=(msg.id,))
+            self.clear(
+                f"person:{person}",
+                building,
+                ts,
+                replayed=msg.replayed,
+                message="seen again",
+                evidence=(msg.id,),
+            )
 
     def _due(self, stream: Stream, person: str, token: float, at_s: float) -> None:
         last = self._last.get(person)

@@ -59,8 +59,14 @@ class _Sustained(Rule[ForDuration]):
             del self._episodes[room]
             if episode.raised:
                 self.clear(
-                    f"room:{room}", building, ts, replayed=msg.replayed, room=room,
-                    message=f"{self.describe(room)} ended", params=params, evidence=(msg.id,),
+                    f"room:{room}",
+                    building,
+                    ts,
+                    replayed=msg.replayed,
+                    room=room,
+                    message=f"{self.describe(room)} ended",
+                    params=params,
+                    evidence=(msg.id,),
                 )
 
     def _due(self, stream: Stream, room: str, token: _Episode, at_s: float) -> None:
@@ -68,12 +74,21 @@ class _Sustained(Rule[ForDuration]):
             self._raise(stream.building, room, token, at_s, stream.advanced_by_replay, {})
 
     def _raise(
-        self, building: str, room: str, episode: _Episode, ts: float, replayed: bool,
+        self,
+        building: str,
+        room: str,
+        episode: _Episode,
+        ts: float,
+        replayed: bool,
         params: dict[str, float | int],
     ) -> None:
         episode.raised = True
         self.raise_(
-            f"room:{room}", building, ts, replayed=replayed, room=room,
+            f"room:{room}",
+            building,
+            ts,
+            replayed=replayed,
+            room=room,
             message=f"{self.describe(room)} for {self.settings.for_s:g} s",
             params={**params, "for_s": self.settings.for_s},
             evidence=(episode.evidence,),
@@ -88,7 +103,8 @@ class RoomOverCapacity(_Sustained):
         if info is None:
             return None
         return msg.occupancy > info.capacity, {
-            "occupancy": msg.occupancy, "capacity": info.capacity,
+            "occupancy": msg.occupancy,
+            "capacity": info.capacity,
         }
 
     def describe(self, room: str) -> str:
@@ -103,7 +119,8 @@ class PowerOverLimit(_Sustained):
         if info is None:
             return None
         return msg.power_w > info.max_power_w, {
-            "power_w": msg.power_w, "max_power_w": info.max_power_w,
+            "power_w": msg.power_w,
+            "max_power_w": info.max_power_w,
         }
 
     def describe(self, room: str) -> str:
@@ -140,15 +157,26 @@ class ActivityRoomMisuse(Rule[ActivityRoom]):
         if reason is not None and room not in self._raised:
             self._raised.add(room)
             self.raise_(
-                f"room:{room}", building, ts, replayed=msg.replayed, room=room,
+                f"room:{room}",
+                building,
+                ts,
+                replayed=msg.replayed,
+                room=room,
                 message=f"activity room {room} occupied ({reason.replace('_', ' ')})",
                 params={"reason": reason, "occupancy": msg.occupancy},
                 evidence=(msg.id,),
             )
         elif msg.occupancy == 0 and room in self._raised:
             self._raised.discard(room)
-            self.clear(f"room:{room}", building, ts, replayed=msg.replayed, room=room,
-                       message=f"activity room {room} empty", evidence=(msg.id,))
+            self.clear(
+                f"room:{room}",
+                building,
+                ts,
+                replayed=msg.replayed,
+                room=room,
+                message=f"activity room {room} empty",
+                evidence=(msg.id,),
+            )
 
 
 class ApplianceStepRule(Rule[ApplianceStep]):
@@ -169,7 +197,11 @@ class ApplianceStepRule(Rule[ApplianceStep]):
         self._last[msg.room] = msg.power_w
         if previous is not None and msg.power_w - previous > self.settings.step_w:
             self.raise_(
-                f"room:{msg.room}", building, ts, replayed=msg.replayed, room=msg.room,
+                f"room:{msg.room}",
+                building,
+                ts,
+                replayed=msg.replayed,
+                room=msg.room,
                 message=f"power in {msg.room} rose by {msg.power_w - previous:.0f} W at once",
                 params={"step_w": round(msg.power_w - previous, 1), "power_w": msg.power_w},
                 evidence=(msg.id,),
@@ -192,7 +224,11 @@ class Smoke(Rule[RuleSettings]):
     ) -> None:
         if msg.smoke:
             self.raise_(
-                f"room:{msg.room}", building, ts, replayed=msg.replayed, room=msg.room,
+                f"room:{msg.room}",
+                building,
+                ts,
+                replayed=msg.replayed,
+                room=msg.room,
                 message=f"smoke in room {msg.room}",
                 params={"temperature_c": msg.temperature_c},
                 evidence=(msg.id,),
@@ -219,13 +255,24 @@ class TemperatureHighRule(Rule[TemperatureHigh]):
             if room not in self._raised:
                 self._raised.add(room)
                 self.raise_(
-                    f"room:{room}", building, ts, replayed=msg.replayed, room=room,
+                    f"room:{room}",
+                    building,
+                    ts,
+                    replayed=msg.replayed,
+                    room=room,
                     message=f"room {room} at {msg.temperature_c:.1f} °C",
                     params={"temperature_c": msg.temperature_c, "above_c": self.settings.above_c},
                     evidence=(msg.id,),
                 )
         elif msg.temperature_c < self.settings.clear_below_c and room in self._raised:
             self._raised.discard(room)
-            self.clear(f"room:{room}", building, ts, replayed=msg.replayed, room=room,
-                       message=f"room {room} back to {msg.temperature_c:.1f} °C",
-                       params={"temperature_c": msg.temperature_c}, evidence=(msg.id,))
+            self.clear(
+                f"room:{room}",
+                building,
+                ts,
+                replayed=msg.replayed,
+                room=room,
+                message=f"room {room} back to {msg.temperature_c:.1f} °C",
+                params={"temperature_c": msg.temperature_c},
+                evidence=(msg.id,),
+            )

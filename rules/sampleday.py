@@ -11,10 +11,10 @@ be raised.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Final
+from typing import Any, Final
 
 from protocol.messages import (
     AccessDecision,
@@ -102,10 +102,15 @@ def sample_day(
     end = start + timedelta(hours=hours)
     shift = DutyShift("s-1", building, counselor, start + timedelta(hours=8), end)
     ctx = SiteContext.build(
-        buildings=[BuildingInfo(building, gateway, {d: CurfewTimes(time(23, 30), time(6, 0))
-                                                    for d in range(7)})],
-        rooms=[RoomInfo(r, building, str(1 + i // 10), "dorm", 4, 2000.0)
-               for i, r in enumerate(room_ids)]
+        buildings=[
+            BuildingInfo(
+                building, gateway, {d: CurfewTimes(time(23, 30), time(6, 0)) for d in range(7)}
+            )
+        ],
+        rooms=[
+            RoomInfo(r, building, str(1 + i // 10), "dorm", 4, 2000.0)
+            for i, r in enumerate(room_ids)
+        ]
         + [RoomInfo(lab, building, "1", "dorm", 4, 2000.0)],
         devices=[DeviceInfo(g, building, "gate") for g in gates]
         + [DeviceInfo(kiosk, building, "kiosk")]
@@ -119,7 +124,7 @@ def sample_day(
     out: list[tuple[datetime, str, Message]] = []
     seqs: dict[str, int] = {}
 
-    def env(device: str, moment: datetime) -> dict[str, object]:
+    def env(device: str, moment: datetime) -> dict[str, Any]:
         seqs[device] = seqs.get(device, 0) + 1
         return {"id": ids(moment), "device": device, "seq": seqs[device], "ts": moment}
 
@@ -141,25 +146,58 @@ def sample_day(
             continue  # nobody returns in the curfew (late returns are planted)
         gate = gates[0] if direction is Direction.ENTRY else gates[1]
         if rng.random() < 0.03:
-            add(AccessDecision(**env(gate, moment), direction=direction,  # type: ignore[arg-type]
-                               credential=CredentialKind.CARD, decision=Decision.DENIED,
-                               reason=AccessReason.UNKNOWN_CARD, card_ref=f"{rng.getrandbits(64):016x}"),
-                moment)
+            add(
+                AccessDecision(
+                    **env(gate, moment),
+                    direction=direction,
+                    credential=CredentialKind.CARD,
+                    decision=Decision.DENIED,
+                    reason=AccessReason.UNKNOWN_CARD,
+                    card_ref=f"{rng.getrandbits(64):016x}",
+                ),
+                moment,
+            )
             continue
         inside[person] = direction is Direction.ENTRY
-        grant = AccessDecision(**env(gate, moment), direction=direction,  # type: ignore[arg-type]
-                               credential=CredentialKind.CARD, decision=Decision.GRANTED,
-                               reason=AccessReason.OK, person=person)
+        grant = AccessDecision(
+            **env(gate, moment),
+            direction=direction,
+            credential=CredentialKind.CARD,
+            decision=Decision.GRANTED,
+            reason=AccessReason.OK,
+            person=person,
+        )
         add(grant, moment)
         opened = moment + timedelta(seconds=1)
         closed = opened + timedelta(seconds=3 + rng.random() * 4)
-        add(DoorEvent(**env(gate, opened), kind=DoorEventKind.OPENED,  # type: ignore[arg-type]
-                      grant_id=grant.id, person=person), opened)
-        add(DoorEvent(**env(gate, closed), kind=DoorEventKind.CLOSED,  # type: ignore[arg-type]
-                      grant_id=grant.id, person=person,
-                      open_s=round((closed - opened).total_seconds(), 3)), closed)
-        add(PassageCount(**env(gate, closed), direction=direction, count=1,  # type: ignore[arg-type]
-                         grant_id=grant.id), closed)
+        add(
+            DoorEvent(
+                **env(gate, opened),
+                kind=DoorEventKind.OPENED,
+                grant_id=grant.id,
+                person=person,
+            ),
+            opened,
+        )
+        add(
+            DoorEvent(
+                **env(gate, closed),
+                kind=DoorEventKind.CLOSED,
+                grant_id=grant.id,
+                person=person,
+                open_s=round((closed - opened).total_seconds(), 3),
+            ),
+            closed,
+        )
+        add(
+            PassageCount(
+                **env(gate, closed),
+                direction=direction,
+                count=1,
+                grant_id=grant.id,
+            ),
+            closed,
+        )
     # Rooms every 30 s, heartbeats every 30 s, gateway health every 30 s.
     tick = start
     occupancy = {r: rng.randint(0, 4) for r in room_ids}
@@ -168,22 +206,55 @@ def sample_day(
             at = tick + timedelta(seconds=rng.random() * 5)
             if rng.random() < 0.02:
                 occupancy[room] = rng.randint(0, 4)
-            add(RoomTelemetry(**env(sensor, at), room=room,  # type: ignore[arg-type]
-                              occupancy=occupancy[room], power_w=60 + 150 * occupancy[room],
-                              temperature_c=21.0, smoke=False), at)
+            add(
+                RoomTelemetry(
+                    **env(sensor, at),
+                    room=room,
+                    occupancy=occupancy[room],
+                    power_w=60 + 150 * occupancy[room],
+                    temperature_c=21.0,
+                    smoke=False,
+                ),
+                at,
+            )
         for device in [*gates, kiosk, *sensors.values(), lab_sensor]:
             at = tick + timedelta(seconds=5 + rng.random() * 5)
-            add(Heartbeat(**env(device, at), software_version="1", config_version="1",  # type: ignore[arg-type]
-                          allowlist_version=1, outbox_depth=0, clock_offset_ms=0,
-                          uptime_s=(at - start).total_seconds() + 1), at)
+            add(
+                Heartbeat(
+                    **env(device, at),
+                    software_version="1",
+                    config_version="1",
+                    allowlist_version=1,
+                    outbox_depth=0,
+                    clock_offset_ms=0,
+                    uptime_s=(at - start).total_seconds() + 1,
+                ),
+                at,
+            )
         at = tick + timedelta(seconds=15)
-        add(GatewayHealth(**env(gateway, at), uptime_s=(at - start).total_seconds() + 1,  # type: ignore[arg-type]
-                          received=0, forwarded=0, duplicates=0, outbox_depth=0, outbox_max=100000,
-                          uplink_connected=True), at)
+        add(
+            GatewayHealth(
+                **env(gateway, at),
+                uptime_s=(at - start).total_seconds() + 1,
+                received=0,
+                forwarded=0,
+                duplicates=0,
+                outbox_depth=0,
+                outbox_max=100000,
+                uplink_connected=True,
+            ),
+            at,
+        )
         tick += timedelta(seconds=30)
     check_in = shift.starts_at - timedelta(minutes=5)
-    add(DutyCheck(**env(kiosk, check_in), action=DutyAction.CHECK_IN,  # type: ignore[arg-type]
-                  person=counselor), check_in)
+    add(
+        DutyCheck(
+            **env(kiosk, check_in),
+            action=DutyAction.CHECK_IN,
+            person=counselor,
+        ),
+        check_in,
+    )
     if incidents:
         _plant(day, add, env, start, hours, gates[0], lab, lab_sensor)
     out.sort(key=lambda item: (item[0], item[1]))
@@ -192,17 +263,27 @@ def sample_day(
     return day
 
 
-def _plant(day: Day, add, env, start: datetime, hours: float, gate: str,  # type: ignore[no-untyped-def]
-           room: str, sensor: str) -> None:
+def _plant(
+    day: Day,
+    add: Callable[[Message, datetime], None],
+    env: Callable[[str, datetime], dict[str, Any]],
+    start: datetime,
+    hours: float,
+    gate: str,
+    room: str,
+    sensor: str,
+) -> None:
     """One of each kind of incident every two hours, at fixed offsets."""
-    b = day.building
     for block in range(int(hours // 2)):
         base = start + timedelta(hours=2 * block)
         door = f"door:{gate}/side"
         forced = base + timedelta(minutes=10, seconds=0.5)
         add(DoorEvent(**env(gate, forced), kind=DoorEventKind.FORCED, door="side"), forced)
         closed = forced + timedelta(seconds=8)
-        add(DoorEvent(**env(gate, closed), kind=DoorEventKind.CLOSED, open_s=8.0, door="side"), closed)
+        add(
+            DoorEvent(**env(gate, closed), kind=DoorEventKind.CLOSED, open_s=8.0, door="side"),
+            closed,
+        )
         day.incidents.append(Incident("door_forced", door, forced))
         # Held open 50 s by a grant (the door was opened with one).
         opened = base + timedelta(minutes=30, seconds=0.25)
@@ -212,27 +293,61 @@ def _plant(day: Day, add, env, start: datetime, hours: float, gate: str,  # type
         day.incidents.append(Incident("door_held_open", door, opened + timedelta(seconds=30)))
         # Tailgating: two through on one grant.
         tail = base + timedelta(minutes=50, seconds=0.75)
-        add(PassageCount(**env(gate, tail), direction=Direction.ENTRY, count=2,
-                         grant_id=env(gate, tail)["id"], door="side"), tail)
+        add(
+            PassageCount(
+                **env(gate, tail),
+                direction=Direction.ENTRY,
+                count=2,
+                grant_id=env(gate, tail)["id"],
+                door="side",
+            ),
+            tail,
+        )
         day.incidents.append(Incident("tailgating", door, tail))
         # Power over the limit for 40 s (a heater), then off: also an appliance step.
         heat = base + timedelta(minutes=70, seconds=2.5)
         before = heat - timedelta(seconds=10)
-        add(RoomTelemetry(**env(sensor, before), room=room, occupancy=1, power_w=100.0,
-                          temperature_c=22.0, smoke=False), before)
+        add(
+            RoomTelemetry(
+                **env(sensor, before),
+                room=room,
+                occupancy=1,
+                power_w=100.0,
+                temperature_c=22.0,
+                smoke=False,
+            ),
+            before,
+        )
         for k in range(5):
             at = heat + timedelta(seconds=10 * k)
-            add(RoomTelemetry(**env(sensor, at), room=room, occupancy=1,
-                              power_w=2600.0 if k < 4 else 100.0, temperature_c=22.0,
-                              smoke=False), at)
+            add(
+                RoomTelemetry(
+                    **env(sensor, at),
+                    room=room,
+                    occupancy=1,
+                    power_w=2600.0 if k < 4 else 100.0,
+                    temperature_c=22.0,
+                    smoke=False,
+                ),
+                at,
+            )
         day.incidents.append(Incident("appliance_step", f"room:{room}", heat))
         day.incidents.append(
             Incident("power_over_limit", f"room:{room}", heat + timedelta(seconds=10))
         )
         # Smoke in one sample.
         smoke = base + timedelta(minutes=95, seconds=1.5)
-        add(RoomTelemetry(**env(sensor, smoke), room=room, occupancy=1, power_w=100.0,
-                          temperature_c=30.0, smoke=True), smoke)
+        add(
+            RoomTelemetry(
+                **env(sensor, smoke),
+                room=room,
+                occupancy=1,
+                power_w=100.0,
+                temperature_c=30.0,
+                smoke=True,
+            ),
+            smoke,
+        )
         day.incidents.append(Incident("smoke", f"room:{room}", smoke))
 
 

@@ -27,10 +27,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "print the alerts it would raise."
         ),
     )
-    backtest.add_argument("--from", dest="start", required=True, type=_when,
-                          help="start time (ISO 8601; UTC when no offset)")
-    backtest.add_argument("--to", dest="end", required=True, type=_when,
-                          help="end time (ISO 8601; UTC when no offset)")
+    backtest.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        type=_when,
+        help="start time (ISO 8601; UTC when no offset)",
+    )
+    backtest.add_argument(
+        "--to",
+        dest="end",
+        required=True,
+        type=_when,
+        help="end time (ISO 8601; UTC when no offset)",
+    )
     backtest.add_argument("--rules", help="rules YAML (default: the live rules)")
     backtest.add_argument(
         "--database-url", help="database to read (default: the server's DORM_DATABASE_URL)"
@@ -63,12 +73,24 @@ def run_backtest(args: argparse.Namespace) -> int:
     signals = ordered(signals)
     if args.json:
         for s in signals:
-            print(json.dumps({
-                "event_time": s.event_time.isoformat(), "rule": s.rule, "subject": s.subject,
-                "kind": s.kind.value, "severity": s.severity.value, "level": s.level.value,
-                "building": s.building, "room": s.room, "delayed": s.delayed,
-                "message": s.message, "params": dict(s.params), "evidence": list(s.evidence),
-            }))
+            print(
+                json.dumps(
+                    {
+                        "event_time": s.event_time.isoformat(),
+                        "rule": s.rule,
+                        "subject": s.subject,
+                        "kind": s.kind.value,
+                        "severity": s.severity.value,
+                        "level": s.level.value,
+                        "building": s.building,
+                        "room": s.room,
+                        "delayed": s.delayed,
+                        "message": s.message,
+                        "params": dict(s.params),
+                        "evidence": list(s.evidence),
+                    }
+                )
+            )
         return 0
     print(f"{'event time (UTC)':20} {'rule':24} {'kind':5} {'severity':8} {'subject':36} message")
     for s in signals:

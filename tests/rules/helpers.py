@@ -12,6 +12,7 @@ from protocol.messages import (
     AccessReason,
     CredentialKind,
     Decision,
+    DeviceEvent,
     DeviceState,
     DeviceStatus,
     Direction,
@@ -107,7 +108,10 @@ class Harness:
     """An engine, a clock that follows the fed events, and every signal kept."""
 
     def __init__(
-        self, ctx: SiteContext | None = None, config: RulesConfig | None = None, *,
+        self,
+        ctx: SiteContext | None = None,
+        config: RulesConfig | None = None,
+        *,
         live: bool = True,
     ) -> None:
         self.ids = Ids()
@@ -118,9 +122,7 @@ class Harness:
         self.live = live
 
     def feed(self, *messages: Message, building: str = B) -> list[AlertSignal]:
-        latest = max(
-            (m.ts for m in messages if hasattr(m, "ts")), default=self.clock.now
-        )
+        latest = max((m.ts for m in messages if hasattr(m, "ts")), default=self.clock.now)
         if self.live and latest > self.clock.now:
             self.clock.now = latest
         out = self.engine.observe([(building, m) for m in messages])
@@ -136,7 +138,9 @@ class Harness:
 
     def raised(self, rule: str | None = None) -> list[AlertSignal]:
         return [
-            s for s in self.signals if s.kind is SignalKind.RAISE and (rule is None or s.rule == rule)
+            s
+            for s in self.signals
+            if s.kind is SignalKind.RAISE and (rule is None or s.rule == rule)
         ]
 
     def cleared(self, rule: str) -> list[AlertSignal]:
@@ -147,9 +151,18 @@ class Harness:
     def env(self, device: str, t: float, **extra: Any) -> dict[str, Any]:
         return {"id": self.ids(), "device": device, "seq": next(self.seq), "ts": at(t), **extra}
 
-    def access(self, t: float, *, person: str | None = "p-1", granted: bool = True,
-               direction: Direction = Direction.ENTRY, reason: AccessReason | None = None,
-               card_ref: str | None = None, device: str = GATE, **extra: Any) -> AccessDecision:
+    def access(
+        self,
+        t: float,
+        *,
+        person: str | None = "p-1",
+        granted: bool = True,
+        direction: Direction = Direction.ENTRY,
+        reason: AccessReason | None = None,
+        card_ref: str | None = None,
+        device: str = GATE,
+        **extra: Any,
+    ) -> AccessDecision:
         return AccessDecision(
             **self.env(device, t, **extra),
             direction=direction,
@@ -163,33 +176,83 @@ class Harness:
     def door(self, t: float, kind: DoorEventKind, *, device: str = GATE, **extra: Any) -> DoorEvent:
         return DoorEvent(**self.env(device, t, **extra), kind=kind)
 
-    def passages(self, t: float, count: int, *, grant_id: str | None = "0" * 25 + "9",
-                 direction: Direction = Direction.ENTRY) -> PassageCount:
-        return PassageCount(**self.env(GATE, t), direction=direction, count=count,
-                            grant_id=grant_id)
+    def passages(
+        self,
+        t: float,
+        count: int,
+        *,
+        grant_id: str | None = "0" * 25 + "9",
+        direction: Direction = Direction.ENTRY,
+    ) -> PassageCount:
+        return PassageCount(
+            **self.env(GATE, t), direction=direction, count=count, grant_id=grant_id
+        )
 
-    def sample(self, t: float, *, room: str = DORM, occupancy: int = 1, power_w: float = 100,
-               temperature_c: float = 21, smoke: bool = False, **extra: Any) -> RoomTelemetry:
-        return RoomTelemetry(**self.env(SENSOR, t, **extra), room=room, occupancy=occupancy,
-                             power_w=power_w, temperature_c=temperature_c, smoke=smoke)
+    def sample(
+        self,
+        t: float,
+        *,
+        room: str = DORM,
+        occupancy: int = 1,
+        power_w: float = 100,
+        temperature_c: float = 21,
+        smoke: bool = False,
+        **extra: Any,
+    ) -> RoomTelemetry:
+        return RoomTelemetry(
+            **self.env(SENSOR, t, **extra),
+            room=room,
+            occupancy=occupancy,
+            power_w=power_w,
+            temperature_c=temperature_c,
+            smoke=smoke,
+        )
 
     def duty(self, t: float, action: DutyAction, person: str = "c-1") -> DutyCheck:
         return DutyCheck(**self.env(KIOSK, t), action=action, person=person)
 
-    def heartbeat(self, t: float, *, device: str = SENSOR, depth: int = 0, offset_ms: int = 0,
-                  interval_s: float = 30, **extra: Any) -> Heartbeat:
-        return Heartbeat(**self.env(device, t, **extra), software_version="1", config_version="1",
-                         allowlist_version=1, outbox_depth=depth, clock_offset_ms=offset_ms,
-                         uptime_s=t if t > 0 else 0, interval_s=interval_s)
+    def heartbeat(
+        self,
+        t: float,
+        *,
+        device: str = SENSOR,
+        depth: int = 0,
+        offset_ms: int = 0,
+        interval_s: float = 30,
+        **extra: Any,
+    ) -> Heartbeat:
+        return Heartbeat(
+            **self.env(device, t, **extra),
+            software_version="1",
+            config_version="1",
+            allowlist_version=1,
+            outbox_depth=depth,
+            clock_offset_ms=offset_ms,
+            uptime_s=t if t > 0 else 0,
+            interval_s=interval_s,
+        )
 
-    def gateway(self, t: float, *, connected: bool = True, depth: int = 0,
-                **extra: Any) -> GatewayHealth:
-        return GatewayHealth(**self.env("b1-gw", t, **extra), uptime_s=100, received=0,
-                             forwarded=0, duplicates=0, outbox_depth=depth, outbox_max=1000,
-                             uplink_connected=connected)
+    def gateway(
+        self, t: float, *, connected: bool = True, depth: int = 0, **extra: Any
+    ) -> GatewayHealth:
+        return GatewayHealth(
+            **self.env("b1-gw", t, **extra),
+            uptime_s=100,
+            received=0,
+            forwarded=0,
+            duplicates=0,
+            outbox_depth=depth,
+            outbox_max=1000,
+            uplink_connected=connected,
+        )
 
     def state(self, t: float, status: DeviceStatus, device: str = SENSOR) -> DeviceState:
         return DeviceState(device=device, status=status, ts=at(t))
+
+
+def ts_of(message: Message) -> datetime:
+    assert isinstance(message, DeviceEvent | DeviceState)
+    return message.ts
 
 
 def keys(signals: Sequence[AlertSignal]) -> list[tuple[str, str, str, datetime, bool]]:

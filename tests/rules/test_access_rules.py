@@ -15,7 +15,8 @@ def test_five_denials_at_one_gate_within_50_s_raise_one_burst() -> None:
     h.feed(h.heartbeat(200, device=GATE))
     raised = h.raised("denied_burst_gate")
     assert len(raised) == 1
-    assert raised[0].subject == f"gate:{GATE}" and raised[0].event_time.second == 40
+    assert raised[0].subject == f"gate:{GATE}"
+    assert raised[0].event_time.second == 40
     assert len(raised[0].evidence) == 5
 
 

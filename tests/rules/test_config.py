@@ -21,11 +21,14 @@ def test_the_shipped_defaults_name_every_rule_with_the_issues_thresholds() -> No
     assert rules.not_seen.after_h == 48
     assert rules.room_over_capacity.for_s == 120
     assert (str(rules.activity_room_misuse.opens), str(rules.activity_room_misuse.closes)) == (
-        "08:30:00", "20:30:00"
+        "08:30:00",
+        "20:30:00",
     )
-    assert rules.power_over_limit.for_s == 10 and rules.appliance_step.step_w == 1000
+    assert rules.power_over_limit.for_s == 10
+    assert rules.appliance_step.step_w == 1000
     assert rules.smoke.severity.value == "critical"
-    assert rules.duty_missed_checkin.after_s == 900 and rules.clock_skew.max_offset_s == 5
+    assert rules.duty_missed_checkin.after_s == 900
+    assert rules.clock_skew.max_offset_s == 5
 
 
 def test_an_override_names_only_what_it_changes(tmp_path: Path) -> None:
@@ -69,20 +72,25 @@ def test_errors_point_at_the_files_lines(tmp_path: Path) -> None:
     assert (6, "rules.door_held_open.after_s") in lines
     assert (8, "rules.tailgating.directions[0]") in lines
     assert (10, "rules.smoke.severity") in lines
-    assert any(line == 12 and "unknown key 'colour'" in issue.message
-               for issue in caught.value.issues for line in [issue.line])
+    assert any(
+        line == 12 and "unknown key 'colour'" in issue.message
+        for issue in caught.value.issues
+        for line in [issue.line]
+    )
     assert str(path) + ":3:" in str(caught.value)
 
 
 def test_an_unknown_rule_a_bad_time_and_bad_yaml_are_errors(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
-    path.write_text("rules:\n  door_opened_twice: {enabled: true}\n"
-                    "  not_returned: {night_check: '25:00'}\n")
+    path.write_text(
+        "rules:\n  door_opened_twice: {enabled: true}\n  not_returned: {night_check: '25:00'}\n"
+    )
     with pytest.raises(ConfigError) as caught:
         load_rules(path)
     text = str(caught.value)
     assert ":2:3: error: rules.door_opened_twice: unknown rule" in text
-    assert ":3:" in text and "not a time of day" in text
+    assert ":3:" in text
+    assert "not a time of day" in text
     broken = tmp_path / "broken.yaml"
     broken.write_text("rules:\n  smoke: [\n")
     with pytest.raises(ConfigError) as caught:

@@ -11,8 +11,10 @@ def test_a_forced_door_is_raised_at_once_and_once() -> None:
     forced = h.door(0, DoorEventKind.FORCED)
     out = h.feed(forced)
     assert [s.rule for s in out] == ["door_forced"]
-    assert out[0].subject == f"door:{GATE}/main" and out[0].evidence == (forced.id,)
-    assert out[0].level.value == "building" and not out[0].delayed
+    assert out[0].subject == f"door:{GATE}/main"
+    assert out[0].evidence == (forced.id,)
+    assert out[0].level.value == "building"
+    assert not out[0].delayed
     h.feed(forced)  # a redelivery
     assert len(h.raised("door_forced")) == 1
 
@@ -31,7 +33,8 @@ def test_a_door_open_past_30_s_is_raised_when_the_watermark_passes_and_clears_on
     assert h.raised("door_held_open") == []
     h.feed(h.heartbeat(34, device=GATE))  # watermark 31 > 30
     raised = h.raised("door_held_open")
-    assert len(raised) == 1 and raised[0].event_time.second == 30
+    assert len(raised) == 1
+    assert raised[0].event_time.second == 30
     h.feed(h.door(50, DoorEventKind.CLOSED), h.heartbeat(60, device=GATE))
     assert [s.params["open_s"] for s in h.cleared("door_held_open")] == [50.0]
 
@@ -64,11 +67,15 @@ def test_granted_but_not_used() -> None:
 def test_tailgating_is_more_passages_than_grants() -> None:
     h = Harness()
     out = h.feed(h.passages(0, 2))
-    assert [s.rule for s in out] == ["tailgating"] and out[0].params["passages"] == 2
+    assert [s.rule for s in out] == ["tailgating"]
+    assert out[0].params["passages"] == 2
 
 
 def test_one_passage_per_grant_an_exit_or_an_ungranted_count_is_not_tailgating() -> None:
     h = Harness()
-    h.feed(h.passages(0, 1), h.passages(10, 3, direction=Direction.EXIT),
-           h.passages(20, 2, grant_id=None))
+    h.feed(
+        h.passages(0, 1),
+        h.passages(10, 3, direction=Direction.EXIT),
+        h.passages(20, 2, grant_id=None),
+    )
     assert h.raised() == []

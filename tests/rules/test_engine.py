@@ -10,19 +10,25 @@ from rules.config import default_config
 from rules.engine import Engine
 from rules.sampleday import sample_day
 from rules.signals import AlertSignal, SignalKind
-from tests.rules.helpers import GATE, Clock, Harness, at, keys
+from tests.rules.helpers import GATE, Clock, Harness, at, keys, ts_of
 
 LATENESS = {"gate": 3.0, "kiosk": 5.0, "room": 5.0, "health": 10.0}
-STREAM_OF = {"AccessDecision": "gate", "DoorEvent": "gate", "PassageCount": "gate",
-             "DutyCheck": "kiosk", "RoomTelemetry": "room"}
+STREAM_OF = {
+    "AccessDecision": "gate",
+    "DoorEvent": "gate",
+    "PassageCount": "gate",
+    "DutyCheck": "kiosk",
+    "RoomTelemetry": "room",
+}
 
 
-def _feed(engine: Engine, clock: Clock, messages: list[tuple[str, Message]],
-          batch: int = 64) -> list[AlertSignal]:
+def _feed(
+    engine: Engine, clock: Clock, messages: list[tuple[str, Message]], batch: int = 64
+) -> list[AlertSignal]:
     out: list[AlertSignal] = []
     for i in range(0, len(messages), batch):
         chunk = messages[i : i + batch]
-        newest = max(m.ts for _b, m in chunk)  # type: ignore[attr-defined]
+        newest = max(ts_of(m) for _b, m in chunk)
         clock.now = max(clock.now, newest)
         out += engine.observe(chunk)
     return out
@@ -54,7 +60,7 @@ def test_an_event_beyond_the_lateness_is_counted_logged_and_dropped(caplog: obje
 
 def test_the_same_day_in_order_and_shuffled_within_the_lateness_gives_the_same_signals() -> None:
     day = sample_day(hours=6, rooms=20, seed=3)
-    end = day.messages[-1][1].ts + timedelta(hours=1)  # type: ignore[attr-defined]
+    end = ts_of(day.messages[-1][1]) + timedelta(hours=1)
 
     def run(messages: list[tuple[str, Message]]) -> list[AlertSignal]:
         clock = Clock(at(0))
@@ -69,7 +75,7 @@ def test_the_same_day_in_order_and_shuffled_within_the_lateness_gives_the_same_s
     def arrival(item: tuple[str, Message]) -> float:
         message = item[1]
         kind = STREAM_OF.get(type(message).__name__, "health")
-        return message.ts.timestamp() + rng.random() * LATENESS[kind] * 0.99  # type: ignore[attr-defined]
+        return ts_of(message).timestamp() + rng.random() * LATENESS[kind] * 0.99
 
     shuffled = sorted(day.messages, key=arrival)
     assert shuffled != day.messages
@@ -82,7 +88,7 @@ def test_the_same_day_in_order_and_shuffled_within_the_lateness_gives_the_same_s
 
 def test_a_two_hour_outage_backlog_yields_exactly_its_incidents_delayed_none_twice() -> None:
     day = sample_day(hours=6, rooms=20, seed=5)
-    start = day.messages[0][1].ts  # type: ignore[attr-defined]
+    start = ts_of(day.messages[0][1])
     down, up = start + timedelta(hours=2), start + timedelta(hours=4)
     end = start + timedelta(hours=6)
 
@@ -99,9 +105,9 @@ def test_a_two_hour_outage_backlog_yields_exactly_its_incidents_delayed_none_twi
     # telemetry), every message marked replayed, a few sent twice.
     clock = Clock(start)
     engine = Engine(day.ctx, default_config(), clock=clock)
-    before = [m for m in day.messages if m[1].ts < down]  # type: ignore[attr-defined]
-    backlog = [m for m in day.messages if down <= m[1].ts < up]  # type: ignore[attr-defined]
-    after = [m for m in day.messages if m[1].ts >= up]  # type: ignore[attr-defined]
+    before = [m for m in day.messages if ts_of(m[1]) < down]
+    backlog = [m for m in day.messages if down <= ts_of(m[1]) < up]
+    after = [m for m in day.messages if ts_of(m[1]) >= up]
     _feed(engine, clock, before)
     during: list[AlertSignal] = []
     while clock.now < up:
@@ -127,18 +133,17 @@ def test_a_two_hour_outage_backlog_yields_exactly_its_incidents_delayed_none_twi
     assert all(in_outage(s) for s in replay_signals)
     undelayed = [(s.rule, s.subject, s.kind.value, s.event_time) for s in replay_signals]
     assert len(undelayed) == len(set(undelayed))  # none twice
-    want = sorted(
-        (s.rule, s.subject, s.kind.value, s.event_time) for s in expected if in_outage(s)
-    )
+    want = sorted((s.rule, s.subject, s.kind.value, s.event_time) for s in expected if in_outage(s))
     # Timers due in the last lateness of the backlog fire with the first live messages.
     live = _feed(engine, clock, after[:2000])
-    got = sorted(undelayed + [
-        (s.rule, s.subject, s.kind.value, s.event_time) for s in live if in_outage(s)
-    ])
+    got = sorted(
+        undelayed + [(s.rule, s.subject, s.kind.value, s.event_time) for s in live if in_outage(s)]
+    )
     assert got == want
     assert not any(s.rule == "device_offline" for s in replay_signals + live)
     planted = {(i.rule, i.subject, i.at) for i in day.incidents if down <= i.at < up}
-    assert planted and planted <= {(r, s, t) for r, s, k, t in got if k == "raise"}
+    assert planted
+    assert planted <= {(r, s, t) for r, s, k, t in got if k == "raise"}
 
 
 def test_processing_time_moves_only_a_live_building() -> None:
@@ -167,16 +172,22 @@ def test_reloading_rules_keeps_state_of_rules_that_stay() -> None:
     h = Harness()
     h.feed(h.door(0, DoorEventKind.OPENED), h.heartbeat(5, device=GATE))
     config = default_config()
-    changed = config.model_copy(update={"rules": config.rules.model_copy(update={
-        "door_held_open": config.rules.door_held_open.model_copy(update={"after_s": 60.0}),
-        "door_forced": config.rules.door_forced.model_copy(update={"enabled": False}),
-    })})
+    changed = config.model_copy(
+        update={
+            "rules": config.rules.model_copy(
+                update={
+                    "door_held_open": config.rules.door_held_open.model_copy(
+                        update={"after_s": 60.0}
+                    ),
+                    "door_forced": config.rules.door_forced.model_copy(update={"enabled": False}),
+                }
+            )
+        }
+    )
     h.engine.reload_rules(changed)
     h.feed(h.door(10, DoorEventKind.FORCED, door="side"), h.heartbeat(40, device=GATE))
     # The main door's opening (state and timer) survived the reload; forced is off.
-    assert [(s.rule, s.subject) for s in h.raised()] == [
-        ("door_held_open", f"door:{GATE}/main")
-    ]
+    assert [(s.rule, s.subject) for s in h.raised()] == [("door_held_open", f"door:{GATE}/main")]
     h.feed(h.heartbeat(65, device=GATE))
     assert len(h.raised()) == 1  # the side door's opening uses the new 60 s
     h.feed(h.heartbeat(80, device=GATE))
@@ -193,20 +204,32 @@ def test_reloading_the_context_applies_new_rooms_and_bookings() -> None:
     h.feed(h.sample(0, room="b1-new", occupancy=9), h.sample(200, room="b1-new", occupancy=9))
     assert h.raised("room_over_capacity") == []  # an unknown room has no capacity
     ctx = h.engine.ctx
-    h.engine.reload_context(SiteContext.build(
-        tz=ctx.tz, buildings=ctx.buildings.values(), devices=ctx.devices.values(),
-        persons=ctx.persons.values(),
-        rooms=[*ctx.rooms.values(), RoomInfo("b1-new", "b1", "2", "dorm", 4, 1500)],
-    ))
+    h.engine.reload_context(
+        SiteContext.build(
+            tz=ctx.tz,
+            buildings=ctx.buildings.values(),
+            devices=ctx.devices.values(),
+            persons=ctx.persons.values(),
+            rooms=[*ctx.rooms.values(), RoomInfo("b1-new", "b1", "2", "dorm", 4, 1500)],
+        )
+    )
     h.feed(*(h.sample(t, room="b1-new", occupancy=9) for t in range(210, 400, 20)))
     assert [s.subject for s in h.raised("room_over_capacity")] == ["room:b1-new"]
 
 
 def test_a_rule_scoped_to_other_buildings_is_silent_here() -> None:
     config = default_config()
-    scoped = config.model_copy(update={"rules": config.rules.model_copy(update={
-        "door_forced": config.rules.door_forced.model_copy(update={"buildings": ["b2"]}),
-    })})
+    scoped = config.model_copy(
+        update={
+            "rules": config.rules.model_copy(
+                update={
+                    "door_forced": config.rules.door_forced.model_copy(
+                        update={"buildings": ["b2"]}
+                    ),
+                }
+            )
+        }
+    )
     h = Harness(config=scoped)
     h.feed(h.door(0, DoorEventKind.FORCED))
     h.feed(h.door(0, DoorEventKind.FORCED), building="b2")

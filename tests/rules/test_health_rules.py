@@ -36,7 +36,8 @@ def test_outbox_near_full_on_devices_and_gateways() -> None:
     h = Harness()
     h.feed(h.heartbeat(0, depth=6000), h.gateway(0, depth=950), h.heartbeat(30, device=GATE))
     assert sorted(s.subject for s in h.raised("outbox_near_full")) == [
-        "device:b1-gw", f"device:{SENSOR}"
+        "device:b1-gw",
+        f"device:{SENSOR}",
     ]
     h.feed(h.heartbeat(40, depth=10), h.heartbeat(60, device=GATE))
     assert len(h.cleared("outbox_near_full")) == 1

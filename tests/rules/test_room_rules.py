@@ -12,8 +12,11 @@ def test_over_capacity_for_two_minutes_is_raised_then_cleared() -> None:
     for t in range(0, 140, 10):
         h.feed(h.sample(t, occupancy=6))
     raised = h.raised("room_over_capacity")
-    assert len(raised) == 1 and raised[0].event_time == at(120)
-    assert raised[0].level is Level.ROOM and raised[0].room == DORM and raised[0].floor == "4"
+    assert len(raised) == 1
+    assert raised[0].event_time == at(120)
+    assert raised[0].level is Level.ROOM
+    assert raised[0].room == DORM
+    assert raised[0].floor == "4"
     h.feed(h.sample(150, occupancy=3), h.sample(200, occupancy=3))
     assert len(h.cleared("room_over_capacity")) == 1
 
@@ -49,7 +52,8 @@ def test_power_over_the_rooms_maximum_for_10_s_is_raised_and_cleared() -> None:
     h = Harness()
     h.feed(h.sample(0, power_w=2000), h.sample(5, power_w=2100), h.sample(16, power_w=2100))
     raised = h.raised("power_over_limit")
-    assert len(raised) == 1 and raised[0].event_time == at(10)
+    assert len(raised) == 1
+    assert raised[0].event_time == at(10)
     assert raised[0].severity is Severity.MAJOR
     h.feed(h.sample(20, power_w=300), h.sample(30, power_w=300))
     assert len(h.cleared("power_over_limit")) == 1
@@ -77,7 +81,8 @@ def test_smoke_is_critical_at_once_and_asks_for_fire_release() -> None:
     h = Harness()
     out = h.feed(h.sample(0, smoke=True))
     assert [s.rule for s in out] == ["smoke"]
-    assert out[0].severity is Severity.CRITICAL and out[0].actions == (Action.FIRE_RELEASE,)
+    assert out[0].severity is Severity.CRITICAL
+    assert out[0].actions == (Action.FIRE_RELEASE,)
 
 
 def test_no_smoke_no_smoke_alert() -> None:
@@ -88,9 +93,13 @@ def test_no_smoke_no_smoke_alert() -> None:
 
 def test_temperature_high_with_hysteresis() -> None:
     h = Harness()
-    h.feed(h.sample(0, temperature_c=46), h.sample(10, temperature_c=44),
-           h.sample(20, temperature_c=47), h.sample(30, temperature_c=39),
-           h.sample(60, temperature_c=39))
+    h.feed(
+        h.sample(0, temperature_c=46),
+        h.sample(10, temperature_c=44),
+        h.sample(20, temperature_c=47),
+        h.sample(30, temperature_c=39),
+        h.sample(60, temperature_c=39),
+    )
     assert len(h.raised("temperature_high")) == 1
     assert len(h.cleared("temperature_high")) == 1
 
