@@ -105,18 +105,24 @@ class Engine:
         env = self.env
         env.set_now(None)
         now = env.now_s()
-        engine = self.config.engine
-        future_limit = None if now is None else now + engine.max_future_s
-        touched: set[Stream] = set()
+        future_limit = None if now is None else now + self.config.engine.max_future_s
+        touched: dict[tuple[str, str], Stream] = {}
+        live: set[str] = set()
         seen = self._seen
+        streams = self._streams
+        arrival = self._arrival
         counters = env.counters
+        routes = ROUTES
+        accepted = 0
         for building, message in messages:
-            kind = ROUTES.get(type(message))
+            mtype = type(message)
+            kind = routes.get(mtype)
             if kind is None:
                 counters["ignored"] += 1
                 continue
-            if isinstance(message, DeviceState):
-                event_id = f"{message.device}:{message.status.value}:{message.ts.isoformat()}"
+            if mtype is DeviceState:
+                state: DeviceState = message  # type: ignore[assignment]
+                event_id = f"{state.device}:{state.status.value}:{state.ts.isoformat()}"
                 replayed = False
             else:
                 event_id = message.id  # type: ignore[attr-defined]
@@ -124,43 +130,54 @@ class Engine:
             if event_id in seen:
                 counters["duplicates"] += 1
                 continue
-            ts = message.ts.timestamp()  # type: ignore[attr-defined]
-            stream = self._stream(building, kind)
+            ts: float = message.ts.timestamp()  # type: ignore[attr-defined]
+            key = (building, kind)
+            stream = streams.get(key) or self._stream(building, kind)
             if ts < stream.watermark:
-                counters["late"] += 1
-                counters[f"late.{kind}"] += 1
-                logger.warning(
-                    "late event dropped: %s %s from %s is %.1f s behind the %s/%s watermark",
-                    type(message).__name__,
-                    event_id,
-                    message.device,  # type: ignore[attr-defined]
-                    stream.watermark - ts,
-                    building,
-                    kind,
-                )
+                self._late(building, kind, message, event_id, stream.watermark - ts)
                 continue
             seen[event_id] = ts
-            counters["events"] += 1
-            if not replayed and now is not None:
-                self._live(building).last_live_s = now
-            for handler in self._handlers(self._arrival, building, type(message), arrival=True):
+            accepted += 1
+            if not replayed:
+                live.add(building)
+            handlers = arrival.get((building, mtype))
+            if handlers is None:
+                handlers = self._handlers(arrival, building, mtype, arrival=True)
+            for handler in handlers:
                 handler(building, message, ts, None)
             wm_ts = ts if future_limit is None or ts <= future_limit else future_limit
             heapq.heappush(stream.buffer, (ts, event_id, message))
             stream.see(wm_ts, replayed)
-            touched.add(stream)
-            if isinstance(message, Heartbeat):
-                info = env.ctx.devices.get(message.device)
+            touched[key] = stream
+            if mtype is Heartbeat:
+                info = env.ctx.devices.get(message.device)  # type: ignore[attr-defined]
                 other = DEVICE_KIND_STREAM.get(info.kind) if info is not None else None
                 if other is not None:
                     extra = self._stream(building, other)
                     extra.see(wm_ts, replayed)
-                    touched.add(extra)
-            elif isinstance(message, GatewayHealth):
-                self._gateway_health(building, message, ts)
-        for stream in sorted(touched, key=lambda s: (s.building, s.kind)):
-            self._drain(stream)
+                    touched[(building, other)] = extra
+            elif mtype is GatewayHealth:
+                self._gateway_health(building, message, ts)  # type: ignore[arg-type]
+        counters["events"] += accepted
+        if now is not None:
+            for building in live:
+                self._live(building).last_live_s = now
+        for key in sorted(touched):
+            self._drain(touched[key])
         return self._take()
+
+    def _late(self, building: str, kind: str, message: Message, event_id: str, by_s: float) -> None:
+        counters = self.env.counters
+        counters["late"] += 1
+        counters[f"late.{kind}"] += 1
+        logger.warning(
+            "late event dropped: %s %s is %.1f s behind the %s/%s watermark",
+            type(message).__name__,
+            event_id,
+            by_s,
+            building,
+            kind,
+        )
 
     def advance(self, now: datetime) -> list[AlertSignal]:
         """Move idle streams of live buildings on by processing time ``now``."""

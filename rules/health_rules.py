@@ -28,16 +28,23 @@ class DeviceOfflineRule(Rule[DeviceOffline]):
 
     def __init__(self, settings: DeviceOffline, env: Env) -> None:
         super().__init__(settings, env)
-        self._last: dict[str, tuple[float, str]] = {}
+        self._last: dict[str, tuple[float, str, float]] = {}
         self._raised: set[str] = set()
+        #: Devices with a timer running (one per device).
+        self._armed: set[str] = set()
 
     def on_heartbeat(self, building: str, msg: Heartbeat, ts: float, stream: Stream | None) -> None:
         assert stream is not None
-        self._last[msg.device] = (ts, msg.id)
-        self.env.schedule(
-            stream, ts + self.settings.missed_heartbeats * msg.interval_s, self._due, msg.device, ts
-        )
-        self._back(building, msg.device, ts, msg.replayed, msg.id)
+        device = msg.device
+        timeout_s = self.settings.missed_heartbeats * msg.interval_s
+        self._last[device] = (ts, msg.id, timeout_s)
+        if device not in self._armed:
+            # One timer per device: when it falls due it moves itself on to the
+            # latest heartbeat's deadline (cheaper than a timer per heartbeat).
+            self._armed.add(device)
+            self.env.schedule(stream, ts + timeout_s, self._due, device)
+        if device in self._raised:
+            self._back(building, device, ts, msg.replayed, msg.id)
 
     def on_state(self, building: str, msg: DeviceState, ts: float, stream: Stream | None) -> None:
         if msg.status is DeviceStatus.ONLINE:
@@ -65,26 +72,33 @@ class DeviceOfflineRule(Rule[DeviceOffline]):
                 evidence=(eid,) if eid else (),
             )
 
-    def _due(self, stream: Stream, device: str, token: float, at_s: float) -> None:
+    def _due(self, stream: Stream, device: str, token: object, at_s: float) -> None:
         last = self._last.get(device)
-        if last is None or last[0] != token or device in self._raised:
+        if last is None or device in self._raised:
+            self._armed.discard(device)
+            return
+        last_s, last_id, timeout_s = last
+        deadline = last_s + timeout_s
+        if deadline > at_s:
+            self.env.schedule(stream, deadline, self._due, device)
             return
         if stream.advanced_by_replay:
             # Found only while a backlog is replayed: the gateway may have shed
             # those heartbeats. Judge again once the stream is live.
             self.env.counters["deferred.device_offline"] += 1
             again = stream.watermark + max(stream.lateness_s, 1.0)
-            self.env.schedule(stream, again, self._due, device, token)
+            self.env.schedule(stream, again, self._due, device)
             return
+        self._armed.discard(device)
         self._raised.add(device)
         self.raise_(
             f"device:{device}",
             stream.building,
-            at_s,
-            replayed=stream.advanced_by_replay,
-            message=f"no heartbeat from {device} since {at_s - token:.0f} s",
-            params={"device": device, "silent_s": round(at_s - token, 1), "reason": "heartbeat"},
-            evidence=(last[1],),
+            deadline,
+            replayed=False,
+            message=f"no heartbeat from {device} for {timeout_s:.0f} s",
+            params={"device": device, "silent_s": round(timeout_s, 1), "reason": "heartbeat"},
+            evidence=(last_id,),
         )
 
 
