@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from protocol.messages import AccessDecision, AccessReason, Decision, Direction
 from rules.base import Rule, to_datetime
 from rules.config import DeniedBurst, PersonRule, RuleSettings
 from rules.env import Env
 from rules.stream import GATE, Stream
+
+#: New keys between sweeps of the keys whose window has emptied.
+SWEEP_EVERY: Final = 4096
 
 
 class _Burst:
@@ -31,6 +34,7 @@ class _DeniedBurst(Rule[DeniedBurst]):
     def __init__(self, settings: DeniedBurst, env: Env) -> None:
         super().__init__(settings, env)
         self._bursts: dict[str, _Burst] = {}
+        self._since_sweep = 0
 
     def subject(self, msg: AccessDecision) -> str | None:
         raise NotImplementedError
@@ -45,6 +49,9 @@ class _DeniedBurst(Rule[DeniedBurst]):
             return
         burst = self._bursts.get(subject)
         if burst is None:
+            self._since_sweep += 1
+            if self._since_sweep >= SWEEP_EVERY:
+                self._sweep(ts)
             burst = self._bursts[subject] = _Burst()
         times, evidence = burst.times, burst.evidence
         times.append(ts)
@@ -71,6 +78,12 @@ class _DeniedBurst(Rule[DeniedBurst]):
                 },
                 evidence=tuple(evidence),
             )
+
+    def _sweep(self, now_s: float) -> None:
+        """Forget keys with no denial in the window (unknown cards would pile up)."""
+        self._since_sweep = 0
+        horizon = now_s - self.settings.window_s
+        self._bursts = {k: b for k, b in self._bursts.items() if b.times[-1] >= horizon}
 
 
 class DeniedBurstGate(_DeniedBurst):

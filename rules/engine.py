@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,6 +90,8 @@ class Engine:
         self._liveness: dict[str, _Liveness] = {}
         self._arrival: dict[tuple[str, type[Message]], tuple[Handler, ...]] = {}
         self._ordered: dict[tuple[str, type[Message]], tuple[Handler, ...]] = {}
+        #: observe, advance and the reloads may come from different threads.
+        self._lock = threading.Lock()
         self._build_rules(self.config)
 
     # -- public API ----------------------------------------------------------------
@@ -102,6 +105,33 @@ class Engine:
         return self.env.ctx
 
     def observe(self, messages: Sequence[tuple[str, Message]]) -> list[AlertSignal]:
+        """Judge a committed batch of ``(building, message)``; the signals it produced."""
+        with self._lock:
+            return self._observe(messages)
+
+    def advance(self, now: datetime) -> list[AlertSignal]:
+        """Move idle streams of live buildings on by processing time ``now``."""
+        with self._lock:
+            return self._advance(now)
+
+    def advance_event_time(
+        self, until: datetime, buildings: Iterable[str] | None = None
+    ) -> list[AlertSignal]:
+        """Move every stream's watermark to ``until`` (a backtest's end: fire due timers)."""
+        with self._lock:
+            return self._advance_event_time(until, buildings)
+
+    def reload_context(self, ctx: SiteContext) -> None:
+        """A new site context (rooms, shifts, leaves, bookings…), without a restart."""
+        with self._lock:
+            self._reload_context(ctx)
+
+    def reload_rules(self, config: RulesConfig) -> None:
+        """New rule settings; a rule that stays enabled keeps its state."""
+        with self._lock:
+            self._reload_rules(config)
+
+    def _observe(self, messages: Sequence[tuple[str, Message]]) -> list[AlertSignal]:
         env = self.env
         env.set_now(None)
         now = env.now_s()
@@ -145,16 +175,20 @@ class Engine:
                 handlers = self._handlers(arrival, building, mtype, arrival=True)
             for handler in handlers:
                 handler(building, message, ts, None)
-            wm_ts = ts if future_limit is None or ts <= future_limit else future_limit
             heapq.heappush(stream.buffer, (ts, event_id, message))
-            stream.see(wm_ts, replayed)
             touched[key] = stream
+            if future_limit is not None and ts > future_limit:
+                # A clock far ahead (clock_skew reports it) must not make
+                # everyone else late: the event waits, the watermark stays.
+                counters["future"] += 1
+                continue
+            stream.see(ts, replayed)
             if mtype is Heartbeat:
                 info = env.ctx.devices.get(message.device)  # type: ignore[attr-defined]
                 other = DEVICE_KIND_STREAM.get(info.kind) if info is not None else None
                 if other is not None:
                     extra = self._stream(building, other)
-                    extra.see(wm_ts, replayed)
+                    extra.see(ts, replayed)
                     touched[(building, other)] = extra
             elif mtype is GatewayHealth:
                 self._gateway_health(building, message, ts)  # type: ignore[arg-type]
@@ -179,7 +213,7 @@ class Engine:
             kind,
         )
 
-    def advance(self, now: datetime) -> list[AlertSignal]:
+    def _advance(self, now: datetime) -> list[AlertSignal]:
         """Move idle streams of live buildings on by processing time ``now``."""
         env = self.env
         now_s = now.timestamp()
@@ -195,7 +229,7 @@ class Engine:
                 self._drain(stream)
         return self._take()
 
-    def advance_event_time(
+    def _advance_event_time(
         self, until: datetime, buildings: Iterable[str] | None = None
     ) -> list[AlertSignal]:
         """Move every stream's watermark to ``until`` (a backtest's end: fire due timers)."""
@@ -207,14 +241,14 @@ class Engine:
                 self._drain(stream)
         return self._take()
 
-    def reload_context(self, ctx: SiteContext) -> None:
+    def _reload_context(self, ctx: SiteContext) -> None:
         self.env.ctx = ctx
         self._arrival.clear()
         self._ordered.clear()
         for rule in self.rules.values():
             rule.context_changed()
 
-    def reload_rules(self, config: RulesConfig) -> None:
+    def _reload_rules(self, config: RulesConfig) -> None:
         """New rule settings; a rule that stays enabled keeps its state."""
         self.config = config
         self.env.delayed_after_s = config.engine.delayed_after_s

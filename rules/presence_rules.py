@@ -103,6 +103,9 @@ class NotSeenRule(Rule[NotSeen]):
         super().__init__(settings, env)
         self._last: dict[str, tuple[float, str]] = {}
         self._raised: set[str] = set()
+        #: People with a timer running: one each, moved on when it falls due
+        #: (not one per gate event, which would keep two days of them queued).
+        self._armed: set[str] = set()
 
     def on_decision(
         self, building: str, msg: AccessDecision, ts: float, stream: Stream | None
@@ -117,7 +120,9 @@ class NotSeenRule(Rule[NotSeen]):
         if previous is not None and previous[0] >= ts:
             return
         self._last[person] = (ts, msg.id)
-        self.env.schedule(stream, ts + self.settings.after_h * 3600, self._due, person, ts)
+        if person not in self._armed:
+            self._armed.add(person)
+            self.env.schedule(stream, ts + self.settings.after_h * 3600, self._due, person)
         if person in self._raised:
             self._raised.discard(person)
             self.clear(
@@ -129,21 +134,25 @@ class NotSeenRule(Rule[NotSeen]):
                 evidence=(msg.id,),
             )
 
-    def _due(self, stream: Stream, person: str, token: float, at_s: float) -> None:
+    def _due(self, stream: Stream, person: str, token: object, at_s: float) -> None:
         last = self._last.get(person)
-        if last is None or last[0] != token or person in self._raised:
+        if last is None or person in self._raised:
+            self._armed.discard(person)
             return
-        ctx = self.env.ctx
-        window_start = at_s - self.settings.after_h * 3600
+        after_s = self.settings.after_h * 3600
+        deadline = last[0] + after_s
+        window_start = at_s - after_s
         away = [
             leave
-            for leave in ctx.leaves.get(person, ())
+            for leave in self.env.ctx.leaves.get(person, ())
             if leave.starts_at.timestamp() < at_s and leave.ends_at.timestamp() > window_start
         ]
         if away:
-            end = max(leave.ends_at.timestamp() for leave in away)
-            self.env.schedule(stream, end + self.settings.after_h * 3600, self._due, person, token)
+            deadline = max(deadline, max(leave.ends_at.timestamp() for leave in away) + after_s)
+        if deadline > at_s:
+            self.env.schedule(stream, deadline, self._due, person)
             return
+        self._armed.discard(person)
         self._raised.add(person)
         self.raise_(
             f"person:{person}",

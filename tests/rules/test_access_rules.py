@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from protocol.messages import AccessReason, Direction
+from rules import access_rules
 from tests.rules.helpers import GATE, Harness
 
 CARD = "00aa11bb22cc33dd"
@@ -85,3 +88,16 @@ def test_entries_before_curfew_exits_and_staff_are_not_late_returns() -> None:
     h.feed(h.access(13.6 * 3600, person="c-1"))  # staff
     h.feed(h.access(20.5 * 3600, person="p-2"))  # 06:30
     assert h.raised("late_return") == []
+
+
+def test_denial_windows_of_unknown_cards_are_forgotten_once_empty(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(access_rules, "SWEEP_EVERY", 10)
+    h = Harness()
+    for i in range(100):
+        h.feed(h.access(i * 700, granted=False, person=None, card_ref=f"{i:016x}"))
+    rule = h.engine.rules["denied_burst_credential"]
+    assert isinstance(rule, access_rules.DeniedBurstCredential)
+    assert len(rule._bursts) <= 11
+    assert h.raised("denied_burst_credential") == []

@@ -234,3 +234,15 @@ def test_a_rule_scoped_to_other_buildings_is_silent_here() -> None:
     h.feed(h.door(0, DoorEventKind.FORCED))
     h.feed(h.door(0, DoorEventKind.FORCED), building="b2")
     assert [s.building for s in h.raised("door_forced")] == ["b2"]
+
+
+def test_a_device_clock_far_in_the_future_does_not_make_everyone_late() -> None:
+    h = Harness(live=False)  # processing time stays where the test puts it
+    h.feed(h.door(0, DoorEventKind.OPENED))
+    h.feed(h.door(3600, DoorEventKind.FORCED, door="side"))  # a clock an hour ahead
+    assert len(h.raised("door_forced")) == 1  # judged on arrival all the same
+    h.clock.now = at(10)
+    h.feed(h.door(5, DoorEventKind.CLOSED), h.heartbeat(10, device=GATE))
+    assert h.engine.counters.get("late", 0) == 0
+    assert h.engine.counters["future"] == 1
+    assert h.raised("door_held_open") == []
