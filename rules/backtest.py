@@ -158,7 +158,9 @@ def backtest(
     counters: dict[str, int] = {}
     with Session(database) as session:
         engine = Engine(load_context(session), config, clock=None)
-        signals: list[AlertSignal] = []
+        # Start every building's streams at `start`: calendar timers (night
+        # checks, shifts) are set from there even where no event comes.
+        signals: list[AlertSignal] = engine.advance_event_time(start)
         batch: list[tuple[str, Message]] = []
         for item in stored_events(session, start, end, counters):
             batch.append(item)

@@ -117,7 +117,9 @@ class Engine:
     def advance_event_time(
         self, until: datetime, buildings: Iterable[str] | None = None
     ) -> list[AlertSignal]:
-        """Move every stream's watermark to ``until`` (a backtest's end: fire due timers)."""
+        """Move the streams of ``buildings`` (default: every building of the context
+        and every one seen) to ``until``, firing due timers. A backtest calls it
+        at its start (so calendar timers are set from there) and at its end."""
         with self._lock:
             return self._advance_event_time(until, buildings)
 
@@ -232,11 +234,14 @@ class Engine:
     def _advance_event_time(
         self, until: datetime, buildings: Iterable[str] | None = None
     ) -> list[AlertSignal]:
-        """Move every stream's watermark to ``until`` (a backtest's end: fire due timers)."""
         until_s = until.timestamp()
-        wanted = None if buildings is None else set(buildings)
-        for (building, _kind), stream in sorted(self._streams.items()):
-            if wanted is None or building in wanted:
+        if buildings is None:
+            wanted = set(self.env.ctx.buildings) | {b for b, _kind in self._streams}
+        else:
+            wanted = set(buildings)
+        for building in sorted(wanted):
+            for kind in STREAM_KINDS:
+                stream = self._stream(building, kind)
                 stream.advance_to(until_s)
                 self._drain(stream)
         return self._take()

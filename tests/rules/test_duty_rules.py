@@ -44,3 +44,11 @@ def test_a_covered_or_unrostered_building_has_no_gap() -> None:
     h2 = Harness()
     h2.feed(h2.heartbeat(0, device=KIOSK), h2.heartbeat(20000, device=KIOSK))
     assert h2.raised("duty_coverage_gap") == h2.raised("duty_missed_checkin") == []
+
+
+def test_a_backtest_finds_a_missed_check_in_with_no_kiosk_event_at_all() -> None:
+    h = Harness(site(shifts=[SHIFT]))
+    h.engine.advance_event_time(at(0))
+    out = h.engine.advance_event_time(at(6 * 3600))
+    assert [s.subject for s in out if s.rule == "duty_missed_checkin"] == ["shift:s1"]
+    assert [s.subject for s in out if s.rule == "duty_coverage_gap"] == [f"building:{B}"]
