@@ -7,7 +7,9 @@ from every device every 30 s; gateway health; planted incidents), already
 decoded (decoding is measured by bench.contract_decode). The messages are
 fed through ``Engine.observe`` in ingest-sized batches with a processing
 clock, as the server does, and ``advance`` is called once per batch.
-Goal: ≥ 100,000 events/s.
+Goal: ≥ 100,000 events/s. Reported by wall clock and by the process's CPU
+time (on a shared, busy machine the wall clock includes time spent waiting
+for a core).
 
     python -m bench.rules_engine [--runs 5] [--hours 24] [--batch 200] [--quick]
 """
@@ -26,19 +28,21 @@ from rules.engine import Engine
 from rules.sampleday import Day, sample_day
 
 
-def _one_run(day: Day, batch: int) -> tuple[float, int]:
+def _one_run(day: Day, batch: int) -> tuple[float, float, int]:
     now = [datetime(2026, 11, 23, tzinfo=UTC)]
     engine = Engine(day.ctx, default_config(), clock=lambda: now[0])
     messages: list[tuple[str, Message]] = day.messages
     signals = 0
     start = time.perf_counter()
+    cpu_start = time.process_time()
     for i in range(0, len(messages), batch):
         chunk = messages[i : i + batch]
         now[0] = chunk[-1][1].ts  # type: ignore[attr-defined]
         signals += len(engine.observe(chunk))
         signals += len(engine.advance(now[0]))
     elapsed = time.perf_counter() - start
-    return len(messages) / elapsed, signals
+    cpu = time.process_time() - cpu_start
+    return len(messages) / elapsed, len(messages) / cpu, signals
 
 
 def main(argv: list[str] | None = None) -> Report:
@@ -53,15 +57,22 @@ def main(argv: list[str] | None = None) -> Report:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
     day = sample_day(hours=hours)
     rates: list[float] = []
+    cpu_rates: list[float] = []
     signals = 0
     for _ in range(runs):
-        rate, signals = _one_run(day, args.batch)
+        rate, cpu_rate, signals = _one_run(day, args.batch)
         rates.append(rate)
+        cpu_rates.append(cpu_rate)
     report = Report("rules_engine")
     report.figures.append(
         Figure("Engine.observe, all rules, realistic mix", "events/s", rates, "≥ 100,000 events/s")
     )
     report.figures.append(Figure("per event", "µs", [1e6 / r for r in rates]))
+    # On a shared machine the wall clock counts time the process waited for a
+    # core; CPU time is what one core spent (the same figure on an idle machine).
+    report.figures.append(
+        Figure("same, per CPU second of the process", "events/s", cpu_rates, "≥ 100,000 events/s")
+    )
     print(
         f"{len(day.messages):,} events ({hours:g} h of one building), batches of {args.batch}, "
         f"{signals} signals per run, load {os.getloadavg()[0]:.2f}, at {datetime.now()}"
