@@ -57,6 +57,8 @@ ROUTES: Final[dict[type[Message], str]] = {
     DeviceState: HEALTH,
     CommandAck: HEALTH,
 }
+#: How many ids of device-backlog events are remembered against redelivery.
+DEVICE_BACKLOG_IDS: Final = 100_000
 #: A heartbeat also moves the stream of its device's kind (idle sources advance).
 DEVICE_KIND_STREAM: Final = {"gate": GATE, "kiosk": KIOSK, "room_sensor": ROOM}
 
@@ -87,6 +89,8 @@ class Engine:
         self.rules: dict[str, Rule[Any]] = {}
         self._streams: dict[tuple[str, str], Stream] = {}
         self._seen: dict[str, float] = {}
+        #: Ids of events judged from devices' own backlogs (insertion-ordered, bounded).
+        self._device_backlog: dict[str, None] = {}
         self._liveness: dict[str, _Liveness] = {}
         self._arrival: dict[tuple[str, type[Message]], tuple[Handler, ...]] = {}
         self._ordered: dict[tuple[str, type[Message]], tuple[Handler, ...]] = {}
@@ -166,7 +170,7 @@ class Engine:
             key = (building, kind)
             stream = streams.get(key) or self._stream(building, kind)
             if ts < stream.watermark:
-                self._late(building, kind, message, event_id, stream.watermark - ts)
+                self._behind(building, kind, message, event_id, ts, stream)
                 continue
             seen[event_id] = ts
             accepted += 1
@@ -202,18 +206,48 @@ class Engine:
             self._drain(touched[key])
         return self._take()
 
-    def _late(self, building: str, kind: str, message: Message, event_id: str, by_s: float) -> None:
+    def _behind(
+        self, building: str, kind: str, message: Message, event_id: str, ts: float, stream: Stream
+    ) -> None:
+        """An event older than its stream's watermark.
+
+        If the gateway received it long after it happened (``received_at``),
+        it comes from the device's own outbox (the device was cut off from its
+        gateway while the building stayed live): the rules that judge one
+        event alone still judge it, once; the stateful rules cannot place it
+        any more. Anything else is late: counted, logged, dropped.
+        """
         counters = self.env.counters
-        counters["late"] += 1
-        counters[f"late.{kind}"] += 1
-        logger.warning(
-            "late event dropped: %s %s is %.1f s behind the %s/%s watermark",
+        received = getattr(message, "received_at", None)
+        if received is None or received.timestamp() - ts <= stream.lateness_s:
+            counters["late"] += 1
+            counters[f"late.{kind}"] += 1
+            logger.warning(
+                "late event dropped: %s %s is %.1f s behind the %s/%s watermark",
+                type(message).__name__,
+                event_id,
+                stream.watermark - ts,
+                building,
+                kind,
+            )
+            return
+        backlog = self._device_backlog
+        if event_id in backlog:
+            counters["duplicates"] += 1
+            return
+        backlog[event_id] = None
+        if len(backlog) > DEVICE_BACKLOG_IDS:
+            del backlog[next(iter(backlog))]
+        counters["device_backlog"] += 1
+        logger.info(
+            "%s %s from a device's own backlog (%.0f s old when the gateway got it): "
+            "judged by the single-event rules only",
             type(message).__name__,
             event_id,
-            by_s,
-            building,
-            kind,
+            received.timestamp() - ts,
         )
+        for handler in self._handlers(self._arrival, building, type(message), arrival=True):
+            handler(building, message, ts, None)
 
     def _advance(self, now: datetime) -> list[AlertSignal]:
         """Move idle streams of live buildings on by processing time ``now``."""

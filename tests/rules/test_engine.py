@@ -275,3 +275,22 @@ def test_a_device_clock_far_in_the_future_does_not_make_everyone_late() -> None:
     assert h.engine.counters.get("late", 0) == 0
     assert h.engine.counters["future"] == 1
     assert h.raised("door_held_open") == []
+
+
+def test_a_devices_own_backlog_is_judged_by_the_single_event_rules_once() -> None:
+    h = Harness()
+    h.feed(h.access(0, device="b1-gate-out"), h.access(600, device="b1-gate-out"))
+    # The gate was cut off from its gateway for ten minutes; its outbox now
+    # delivers what happened then (the gateway stamps when it got them).
+    forced = h.door(100, DoorEventKind.FORCED, received_at=at(601))
+    passages = h.passages(110, 3)
+    stale = h.door(120, DoorEventKind.OPENED, received_at=at(601))
+    h.feed(forced, stale, forced)
+    assert [s.rule for s in h.raised()] == ["door_forced"]
+    assert h.raised()[0].delayed  # 500 s behind processing time
+    assert h.engine.counters["device_backlog"] == 2
+    assert h.engine.counters["duplicates"] == 1
+    # Without a gateway stamp showing a device backlog, it is simply late.
+    h.feed(passages)
+    assert h.engine.counters["late"] == 1
+    assert h.raised("tailgating") == []
