@@ -118,7 +118,7 @@ class QrReplay(Rule[RuleSettings]):
         self, building: str, msg: AccessDecision, ts: float, stream: Stream | None
     ) -> None:
         if msg.reason is AccessReason.TOKEN_REPLAYED:
-            ref = msg.person or msg.card_ref
+            ref = msg.card_ref or msg.person
             subject = f"credential:{ref}" if ref else f"gate:{msg.device}"
             self.raise_(
                 subject,
