@@ -90,6 +90,7 @@ def sample_day(
     rng = random.Random(seed)
     ids = _Ids(rng)
     gates = [f"{building}-gate-in", f"{building}-gate-out"]
+    side = f"{building}-gate-side"  # planted gate decisions only
     kiosk = f"{building}-kiosk"
     gateway = f"{building}-gw"
     room_ids = [f"{building}-r{i:03d}" for i in range(rooms)]
@@ -112,7 +113,7 @@ def sample_day(
             for i, r in enumerate(room_ids)
         ]
         + [RoomInfo(lab, building, "1", "dorm", 4, 2000.0)],
-        devices=[DeviceInfo(g, building, "gate") for g in gates]
+        devices=[DeviceInfo(g, building, "gate") for g in [*gates, side]]
         + [DeviceInfo(kiosk, building, "kiosk")]
         + [DeviceInfo(s, building, "room_sensor", r) for r, s in sensors.items()]
         + [DeviceInfo(lab_sensor, building, "room_sensor", lab)],
@@ -247,16 +248,18 @@ def sample_day(
         )
         tick += timedelta(seconds=30)
     check_in = shift.starts_at - timedelta(minutes=5)
-    add(
-        DutyCheck(
-            **env(kiosk, check_in),
-            action=DutyAction.CHECK_IN,
-            person=counselor,
-        ),
-        check_in,
-    )
+    if check_in < end:
+        add(
+            DutyCheck(
+                **env(kiosk, check_in),
+                action=DutyAction.CHECK_IN,
+                person=counselor,
+            ),
+            check_in,
+        )
     if incidents:
         _plant(day, add, env, start, hours, gates[0], lab, lab_sensor)
+        _plant_access(day, add, env, start, hours, side, people[:8])
     out.sort(key=lambda item: (item[0], item[1]))
     day.messages = [(building, message) for _moment, _id, message in out]
     day.incidents.sort(key=lambda i: (i.at, i.rule, i.subject))
@@ -349,6 +352,27 @@ def _plant(
             smoke,
         )
         day.incidents.append(Incident("smoke", f"room:{room}", smoke))
+        # Six people in a room for four for 150 s, then a hot sample.
+        crowd = base + timedelta(minutes=100, seconds=3.5)
+        for k in range(17):
+            at = crowd + timedelta(seconds=10 * k)
+            add(
+                RoomTelemetry(
+                    **env(sensor, at),
+                    room=room,
+                    occupancy=6 if k < 16 else 2,
+                    power_w=100.0,
+                    temperature_c=50.0 if k == 16 else 22.0,
+                    smoke=False,
+                ),
+                at,
+            )
+        day.incidents.append(
+            Incident("room_over_capacity", f"room:{room}", crowd + timedelta(seconds=120))
+        )
+        day.incidents.append(
+            Incident("temperature_high", f"room:{room}", crowd + timedelta(seconds=160))
+        )
 
 
 def iter_batches(
@@ -356,3 +380,59 @@ def iter_batches(
 ) -> Iterator[list[tuple[str, Message]]]:
     for i in range(0, len(messages), size):
         yield messages[i : i + size]
+
+
+def _plant_access(
+    day: Day,
+    add: Callable[[Message, datetime], None],
+    env: Callable[[str, datetime], dict[str, Any]],
+    start: datetime,
+    hours: float,
+    gate: str,
+    people: list[str],
+) -> None:
+    """Gate incidents on a side gate of their own, every two hours."""
+
+    def decision(moment: datetime, **fields: Any) -> None:
+        granted = fields.pop("granted", False)
+        add(
+            AccessDecision(
+                **env(gate, moment),
+                direction=fields.pop("direction", Direction.ENTRY),
+                credential=fields.pop("credential", CredentialKind.CARD),
+                decision=Decision.GRANTED if granted else Decision.DENIED,
+                reason=AccessReason.OK if granted else fields.pop("reason"),
+                **fields,
+            ),
+            moment,
+        )
+
+    for block in range(int(hours // 2)):
+        base = start + timedelta(hours=2 * block)
+        card = f"{0xC0FFEE00 + block:016x}"
+        # One unknown card tried five times in 40 s: both denied-burst rules.
+        for k in range(5):
+            decision(
+                base + timedelta(minutes=15, seconds=10 * k + 0.125),
+                reason=AccessReason.UNKNOWN_CARD,
+                card_ref=card,
+            )
+        fifth = base + timedelta(minutes=15, seconds=40.125)
+        day.incidents.append(Incident("denied_burst_gate", f"gate:{gate}", fifth))
+        third = base + timedelta(minutes=15, seconds=20.125)  # 3 denials of one card
+        day.incidents.append(Incident("denied_burst_credential", f"credential:{card}", third))
+        # A QR token shown twice.
+        person = people[block % len(people)]
+        replay = base + timedelta(minutes=25, seconds=0.375)
+        decision(
+            replay,
+            reason=AccessReason.TOKEN_REPLAYED,
+            credential=CredentialKind.QR,
+            person=person,
+            nonce=f"{block:016x}",
+        )
+        day.incidents.append(Incident("qr_replay", f"credential:{person}", replay))
+        # A second entry without an exit, flagged by the gate.
+        passback = base + timedelta(minutes=35, seconds=0.625)
+        decision(passback, granted=True, person=person, passback=True)
+        day.incidents.append(Incident("anti_passback", f"person:{person}", passback))

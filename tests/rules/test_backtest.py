@@ -158,9 +158,12 @@ def test_the_backtest_reproduces_the_live_run(
     assert code == 0
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sorted(_key(d) for d in printed) == want
-    assert {(i.rule, i.subject, i.at.isoformat()) for i in day.incidents} <= {
-        (d["rule"], d["subject"], d["event_time"]) for d in printed
+    planted = {
+        (i.rule, i.subject, i.at.isoformat())
+        for i in day.incidents
+        if i.rule not in NOT_BACKTESTABLE
     }
+    assert planted <= {(d["rule"], d["subject"], d["event_time"]) for d in printed}
 
     code = main(
         [
