@@ -294,3 +294,16 @@ def test_a_devices_own_backlog_is_judged_by_the_single_event_rules_once() -> Non
     h.feed(passages)
     assert h.engine.counters["late"] == 1
     assert h.raised("tailgating") == []
+
+
+def test_messages_the_rules_do_not_take_are_counted_and_skipped() -> None:
+    from protocol.messages import Command, CommandAction
+
+    h = Harness()
+    command = Command(
+        id=h.ids(), device=GATE, action=CommandAction.UNLOCK, issued_at=at(0), expires_at=at(60)
+    )
+    out = h.feed(command, h.door(1, DoorEventKind.FORCED), command)
+    assert [s.rule for s in out] == ["door_forced"]
+    assert h.engine.counters["ignored"] == 2
+    assert h.engine.counters["events"] == 1
