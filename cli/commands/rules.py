@@ -41,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=_when,
         help="end time (ISO 8601; UTC when no offset)",
     )
-    backtest.add_argument("--rules", help="rules YAML (default: the live rules)")
+    backtest.add_argument(
+        "--rules", help="rules YAML overriding the shipped defaults (default: the defaults)"
+    )
     backtest.add_argument(
         "--database-url", help="database to read (default: the server's DORM_DATABASE_URL)"
     )
