@@ -45,22 +45,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     simulate.add_argument("--seed", type=int, default=1, help="random seed")
     simulate.set_defaults(handler=_not_built("simulate", 7))
 
-    provision = subparsers.add_parser(
-        "provision",
-        help="write broker credentials and ACLs for every device and gateway",
-        description=(
-            "Read firmware-config and write, for every device and gateway, a unique "
-            "broker credential, and for each broker a Mosquitto password file and ACL."
-        ),
-    )
-    provision.add_argument("--out", required=True, help="output directory")
-    provision.add_argument(
-        "--config",
-        default="firmware-config",
-        help="firmware-config directory (default: %(default)s)",
-    )
-    provision.set_defaults(handler=_not_built("provision", 9))
-
     rules = subparsers.add_parser("rules", help="safety-alert rules")
     rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
     backtest = rules_sub.add_parser(
