@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 from dataclasses import replace
@@ -53,6 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--reconnect-max-s", type=int, default=10, help="longest reconnect delay")
     parser.add_argument(
+        "--downlink-key",
+        default=os.environ.get("DORM_DOWNLINK_KEY"),
+        help=(
+            "the gateway's own downlink.key from `dorm provision`: signs the fire_release "
+            "commands it sends (default: $DORM_DOWNLINK_KEY)"
+        ),
+    )
+    parser.add_argument(
         "--allow-unknown-devices",
         action="store_true",
         help="accept devices that have no device file (demo and tests)",
@@ -82,10 +91,24 @@ def config_from_args(args: argparse.Namespace) -> GatewayConfig:
         command_ack_timeout_s=args.command_ack_timeout_s,
         health_interval_s=args.health_interval_s,
         reconnect_max_s=args.reconnect_max_s,
+        mqtt_username=os.environ.get("DORM_MQTT_USERNAME"),
+        mqtt_password=_password_from_env(),
+        downlink_key_path=Path(args.downlink_key) if args.downlink_key else None,
     )
     if args.allow_unknown_devices:
         config = replace(config, known_devices=None)
     return config
+
+
+def _password_from_env() -> str | None:
+    """The broker password from the file ``DORM_MQTT_PASSWORD_FILE`` names (None if unset)."""
+    path = os.environ.get("DORM_MQTT_PASSWORD_FILE")
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise KeyError(f"cannot read DORM_MQTT_PASSWORD_FILE {path}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     card_hash_key: str = DEV_CARD_HASH_KEY
     #: Directory of the Ed25519 token keys (protocol.keys); created with a key if empty.
     token_key_dir: Path = Path("var/token-keys")
+    #: The server's downlink key (``dorm provision``'s server/downlink.key, PKCS#8
+    #: PEM): commands and allowlists are signed with it (protocol.signing). None
+    #: sends them unsigned, which provisioned devices refuse.
+    downlink_key_file: Path | None = None
+    downlink_key_id: str = Field(default="server", pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
 
     @model_validator(mode="after")
     def _no_dev_secrets_outside_development(self) -> Self:
