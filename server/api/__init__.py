@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from server.api.routes import (
+    audit,
     buildings,
     charts,
     devices,
@@ -29,6 +30,7 @@ for module in (
     duty,
     reports,
     operations,
+    audit,
 ):
     api_router.include_router(module.router)
 

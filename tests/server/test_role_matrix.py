@@ -119,6 +119,7 @@ MATRIX: Final[dict[tuple[str, str], tuple[frozenset[str], str, dict[str, Any] | 
         None,
     ),
     ("POST", "/api/v1/token-keys/rotate"): (frozenset({A}), "/api/v1/token-keys/rotate", None),
+    ("GET", "/api/v1/audit"): (frozenset({A}), "/api/v1/audit", None),
 }
 #: Routes anyone may call (no bearer token).
 PUBLIC: Final = {("POST", "/api/v1/login/access-token")}
