@@ -13,6 +13,7 @@ from server.api import api_router
 from server.api.login_throttle import LoginThrottle
 from server.api.middleware import SecurityHeadersMiddleware
 from server.audit.middleware import AuditMiddleware
+from server.retention import RetentionPolicy, RetentionWorker
 from server.runtime import start_runtime
 from server.settings import Settings
 
@@ -29,9 +30,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Migrations and connecting are blocking: keep them off the event loop.
         runtime = await run_in_threadpool(start_runtime, settings)
         app.state.runtime = runtime
+        retention: RetentionWorker | None = None
+        if settings.retention_interval_s > 0:
+            retention = RetentionWorker(
+                runtime.sessions,
+                RetentionPolicy.from_settings(settings),
+                settings.retention_interval_s,
+            )
+            retention.start()
+        app.state.retention = retention
         try:
             yield
         finally:
+            if retention is not None:
+                await run_in_threadpool(retention.stop)
             await run_in_threadpool(runtime.close)
 
     app = FastAPI(

@@ -18,7 +18,8 @@ LOGIN = "/api/v1/login/access-token"
 
 def _login(api: SeededApi, username: str, password: str) -> int:
     response = api.client.post(LOGIN, data={"username": username, "password": password})
-    return response.status_code
+    code: int = response.status_code
+    return code
 
 
 def test_brute_force_on_one_account_locks_it(api: SeededApi) -> None:
