@@ -13,6 +13,7 @@ from server.api.routes import (
     me,
     operations,
     people,
+    privacy,
     reports,
 )
 
@@ -31,6 +32,7 @@ for module in (
     reports,
     operations,
     audit,
+    privacy,
 ):
     api_router.include_router(module.router)
 
