@@ -23,6 +23,8 @@ from gpiozero.pins.mock import MockFactory
 from devservices.mqttprobe import MqttProbe
 from edge.gate import GateAgent
 from edge.runtime import CARD_KEY_FILE, EdgeOptions, EdgeRuntime, build
+from gateway.config import BrokerAddress, from_campus
+from gateway.service import Gateway
 from protocol.codec import decode
 from protocol.ids import new_event_id
 from protocol.messages import (
@@ -33,11 +35,13 @@ from protocol.messages import (
     CommandAction,
     Heartbeat,
     PersonKind,
+    RoomTelemetry,
     encode,
 )
 from protocol.signing import DownlinkSigner, load_signer
 from protocol.topics import Family, building_topic, device_topic
 from tests.edge.helpers import CARD_KEY, SITE_FILE, card_number, entry, snapshot, write_gate_device
+from tests.security.brokers import free_port_pair
 from tests.security.conftest import Provisioned
 
 DEVICE = "b1-gate-in"
@@ -255,3 +259,52 @@ def test_forged_commands_are_refused_and_signed_ones_obeyed(
     assert acks[genuine.id].result is AckResult.OK
     assert acks[fire.id].result is AckResult.OK
     assert agent.downlink_refused == 3
+
+
+def test_the_gateway_releases_the_doors_on_its_own_key_with_the_server_away(
+    provisioned: Provisioned,
+    gate: EdgeRuntime,
+    attacker: MqttProbe,
+    tmp_path: Path,
+    mock_factory: MockFactory,
+) -> None:
+    """Smoke in b1 with the central broker unreachable: the gateway's signed release opens."""
+    agent = gate.agent
+    relay = mock_factory.pin(17)
+    b1 = provisioned.brokers["b1"]
+    closed_port = free_port_pair()[0]  # nothing listens there: the central side is away
+    config = from_campus(
+        provisioned.campus,
+        "b1",
+        central=BrokerAddress(b1.host, closed_port),
+        building_broker=BrokerAddress(b1.host, b1.port),
+        state_dir=tmp_path / "gateway",
+        mqtt_username="b1-gw",
+        mqtt_password=provisioned.password("b1-gw"),
+        downlink_key_path=provisioned.out / "gateways" / "b1-gw" / "downlink.key",
+    )
+    sensor = MqttProbe(
+        b1.host, b1.port, username="b1-r101-sensor", password=provisioned.password("b1-r101-sensor")
+    )
+    with Gateway(config, connect_jitter_s=0) as gateway, sensor:
+        assert gateway.building_link.wait_connected(10)
+        assert not gateway.central_link.connected
+        assert not sensor.connect().is_failure
+        smoke = RoomTelemetry(
+            id=new_event_id(),
+            device="b1-r101-sensor",
+            seq=1,
+            ts=datetime.now(UTC),
+            room="b1-r101",
+            occupancy=2,
+            power_w=120.0,
+            temperature_c=48.0,
+            smoke=True,
+        )
+        topic = device_topic("b1", "b1-r101-sensor", Family.TELEMETRY)
+        sensor.wait_published([sensor.publish(topic, encode(smoke))], timeout_s=5)
+        assert wait_for(lambda: relay.state), "the gate did not release"
+        acks = _acks(attacker)
+    assert [a.action for a in acks.values()] == [CommandAction.FIRE_RELEASE]
+    assert all(a.result is AckResult.OK for a in acks.values())
+    assert agent.downlink_refused == 0
