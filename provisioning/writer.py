@@ -6,7 +6,8 @@ be kept like a key store)::
     secrets.json                       user -> password and its hash (the state
                                        that makes re-runs and rotation stable)
     brokers/{central,<building>}/      passwd, acl, mosquitto.conf
-    devices/<device>/                  mqtt-username, mqtt-password, downlink-keys.json
+    devices/<device>/                  mqtt-username, mqtt-password, downlink-keys.json,
+                                       card-hash.key (gates, when the key is given)
     gateways/<gateway>/                mqtt-username, mqtt-password,
                                        downlink.key (fire_release only), downlink-keys.json
     server/                            mqtt-username, mqtt-password, downlink.key
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 SECRETS_FILE: Final = "secrets.json"
 TRUST_FILE: Final = "downlink-keys.json"
 SIGNING_KEY_FILE: Final = "downlink.key"
+#: What a gate reads its card-hash key from (edge.runtime.CARD_KEY_FILE).
+CARD_KEY_FILE: Final = "card-hash.key"
+MIN_CARD_KEY_BYTES: Final = 16
 #: The key id of the server's downlink key (gateways' keys are named by gateway id).
 SERVER_KID: Final = "server"
 
@@ -103,12 +107,17 @@ def provision(
     *,
     rotate: Iterable[str] = (),
     layout: BrokerLayout | Mapping[str, BrokerLayout] | None = None,
+    card_hash_key: bytes | None = None,
 ) -> ProvisionResult:
     """Write (or bring up to date) the provisioning output for ``campus`` in ``out``.
 
     ``layout`` is where the brokers find their files and which ports they use:
     one for every broker, or one per broker name (``central`` or a building id).
+    ``card_hash_key`` (the server's ``DORM_CARD_HASH_KEY``) is copied to every
+    gate as ``devices/<gate>/card-hash.key``.
     """
+    if card_hash_key is not None and len(card_hash_key) < MIN_CARD_KEY_BYTES:
+        raise ProvisionError(f"the card-hash key must be at least {MIN_CARD_KEY_BYTES} bytes")
     users = principals(campus)
     names = {p.username for p in users}
     to_rotate = sorted(set(rotate))
@@ -160,6 +169,8 @@ def provision(
             if p.building is not None and p.building in gateway_signers:
                 trust.append(gateway_signers[p.building].trusted(KeyScope.FIRE_RELEASE))
             files.append(_write(directory / TRUST_FILE, trust_file_json(trust)))
+        if p.role is Role.GATE and card_hash_key is not None:
+            files.append(_write(directory / CARD_KEY_FILE, card_hash_key, secret=True))
 
     broker_names = []
     for broker, broker_users in brokers(campus).items():

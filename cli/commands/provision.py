@@ -48,6 +48,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="the TLS listener also requires a client certificate signed by ca.crt",
     )
+    provision.add_argument(
+        "--card-hash-key-file",
+        help=(
+            "file holding the site's card-hash key (the server's DORM_CARD_HASH_KEY): "
+            "copied to every gate as devices/<gate>/card-hash.key"
+        ),
+    )
     provision.set_defaults(handler=run)
 
 
@@ -67,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
         require_client_certs=args.client_certs,
     )
     try:
-        result = provision(campus, Path(args.out), rotate=args.rotate, layout=layout)
+        card_key = (
+            Path(args.card_hash_key_file).read_bytes().strip() if args.card_hash_key_file else None
+        )
+        result = provision(
+            campus, Path(args.out), rotate=args.rotate, layout=layout, card_hash_key=card_key
+        )
     except (ProvisionError, OSError) as exc:
         print(f"dorm provision: {exc}", file=sys.stderr)
         return EXIT_ERROR

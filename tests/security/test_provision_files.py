@@ -140,3 +140,17 @@ def test_cli_provision_and_rotate(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["provision", "--out", out, "--config", config, "--client-certs"]) == 0
     conf = (tmp_path / "out" / "brokers" / "b1" / "mosquitto.conf").read_text()
     assert "require_certificate true" in conf
+
+
+def test_gates_get_the_card_hash_key_when_given(campus: CampusConfig, tmp_path: Path) -> None:
+    key = b"site-card-hash-key-0123456789abcdef"
+    provision(campus, tmp_path, card_hash_key=key)
+    gates = {d.id for d in campus.gates()}
+    holders = {p.parent.name for p in tmp_path.glob("devices/*/card-hash.key")}
+    assert holders == gates
+    for gate in gates:
+        path = tmp_path / "devices" / gate / "card-hash.key"
+        assert path.read_bytes() == key
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(ProvisionError, match="16 bytes"):
+        provision(campus, tmp_path, card_hash_key=b"short")
