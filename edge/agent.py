@@ -117,12 +117,22 @@ class Agent:
         except DownlinkSignatureError as exc:
             self.downlink_refused += 1
             self.rejected[f"downlink_{exc.reason.value}"] += 1
-            log.warning("refused %s on %s: %s", family.value, item.topic, exc)
             now = time.monotonic()
             last = self._last_refusal_report
             if last is None or now - last >= REFUSAL_REPORT_INTERVAL_S:
+                # Logged and reported at once, then at most every interval (a
+                # flood of forgeries must not flood the log or the outbox).
                 self._last_refusal_report = now
+                log.warning(
+                    "refused %s on %s: %s (%d refused since start)",
+                    family.value,
+                    item.topic,
+                    exc,
+                    self.downlink_refused,
+                )
                 self.heartbeat()
+            else:
+                log.debug("refused %s on %s: %s", family.value, item.topic, exc)
             return False
         return True
 
