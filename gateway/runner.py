@@ -69,7 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> GatewayConfig:
-    """The gateway's configuration; raises ``ConfigError`` or ``KeyError`` (no such building)."""
+    """The gateway's configuration; raises ``ConfigError``, ``KeyError`` (no such building)
+    or ``OSError`` (the password file named by ``DORM_MQTT_PASSWORD_FILE`` is unreadable)."""
     site = Path(args.site)
     campus = load_config_dir(Path(args.config_dir) if args.config_dir else site.parent)
     site_building = next((b for b in campus.site.buildings if b.id == args.building), None)
@@ -105,10 +106,7 @@ def _password_from_env() -> str | None:
     path = os.environ.get("DORM_MQTT_PASSWORD_FILE")
     if path is None:
         return None
-    try:
-        return Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise KeyError(f"cannot read DORM_MQTT_PASSWORD_FILE {path}: {exc}") from None
+    return Path(path).read_text(encoding="utf-8").strip()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = config_from_args(args)
-    except (ConfigError, KeyError) as exc:
+    except (ConfigError, KeyError, OSError) as exc:
         log.error("cannot configure the gateway of %s: %s", args.building, exc)
         return EXIT_CONFIG
     stop = threading.Event()

@@ -13,8 +13,11 @@ Only a revoked person (departed, no longer on any allowlist) can be erased.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from server.audit.recorder import AuditRecord, record, scope_of
 from server.db import (
@@ -51,8 +54,8 @@ def erase_person(session: Session, person: Person, actor: UserAccount) -> dict[s
     logins = list(session.scalars(select(UserAccount.id).where(UserAccount.person_id == pid)))
     counts: dict[str, int] = {}
 
-    def run(name: str, statement: object) -> None:
-        result = session.execute(statement)  # type: ignore[call-overload]
+    def run(name: str, statement: Executable) -> None:
+        result = cast(CursorResult[Any], session.execute(statement))
         counts[name] = int(result.rowcount or 0)
 
     run(
