@@ -136,6 +136,8 @@ class EdgeRuntime:
 def build(options: EdgeOptions) -> EdgeRuntime:
     device = load_device(options.device_path)
     site = load_site(options.site_path)
+    # Before any hardware or storage is touched: a bad key file stops the start.
+    downlink = _downlink_verifier(options.downlink_keys_path, device.id)
     building = site.building(device.building)
     state_dir = options.state_dir
     try:
@@ -253,7 +255,7 @@ def build(options: EdgeOptions) -> EdgeRuntime:
             scanner = _scanner(device, kiosk.present_qr)
     else:
         agent = _room_sensor(device, sink, scheduler, version, options)
-    agent.downlink = _downlink_verifier(options.downlink_keys_path, device.id)
+    agent.downlink = downlink
     runner = AgentRunner(agent, link, scheduler)
     return EdgeRuntime(agent, link, outbox, scheduler, runner, readers, scanner)
 
