@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cli.commands import config, demo, edge, gateway, planned, qr, rules, server, token
+from cli.commands import config, demo, edge, gateway, planned, provision, qr, rules, server, token
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(subparsers)
     planned.register(subparsers)
     rules.register(subparsers)
+    provision.register(subparsers)
     server.register(subparsers)
     gateway.register(subparsers)
     edge.register(subparsers)

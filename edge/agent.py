@@ -34,12 +34,16 @@ from protocol.messages import (
     Heartbeat,
     Message,
 )
-from protocol.topics import Family, building_topic
+from protocol.signing import SIGNED_FAMILIES, DownlinkSignatureError, DownlinkVerifier
+from protocol.topics import Family, TopicError, building_topic, parse_topic
 from transport.outbox import Priority
 
 log = logging.getLogger(__name__)
 
 REMEMBERED_COMMANDS: Final = 1000
+#: After a refused (forged or unsigned) downlink message, a heartbeat reports it
+#: at once, but not more often than this, so a flood cannot flood the outbox.
+REFUSAL_REPORT_INTERVAL_S: Final = 10.0
 MAX_CLOCK_OFFSET_MS: Final = 10**9
 
 
@@ -78,10 +82,17 @@ class Agent:
         self._started = time.monotonic()
         self._commands: OrderedDict[str, AckResult] = OrderedDict()
         self._lock = threading.Lock()
+        #: Set by edge.runtime from the provisioned ``downlink-keys.json``; None
+        #: accepts unsigned commands and allowlists (and says so at start).
+        self.downlink: DownlinkVerifier | None = None
+        self.downlink_refused = 0
+        self._last_refusal_report: float | None = None
 
     # -- inbound ---------------------------------------------------------------------
 
     def handle_inbound(self, item: Inbound) -> None:
+        if self.downlink is not None and item.payload and not self._signed(self.downlink, item):
+            return
         if self.store is not None and item.topic == self._snapshot_topic:
             self._take_snapshot(self.store, item.payload)
             return
@@ -92,6 +103,38 @@ class Agent:
             log.warning("rejected message on %s: %s", item.topic, exc)
             return
         self.dispatch(message)
+
+    def _signed(self, verifier: DownlinkVerifier, item: Inbound) -> bool:
+        """False (counted, logged, reported) for a downlink message without a valid signature."""
+        try:
+            family = parse_topic(item.topic).family
+        except TopicError:
+            return True  # decode refuses it with its own reason
+        if family not in SIGNED_FAMILIES:
+            return True
+        try:
+            verifier.verify(item.topic, item.payload)
+        except DownlinkSignatureError as exc:
+            self.downlink_refused += 1
+            self.rejected[f"downlink_{exc.reason.value}"] += 1
+            now = time.monotonic()
+            last = self._last_refusal_report
+            if last is None or now - last >= REFUSAL_REPORT_INTERVAL_S:
+                # Logged and reported at once, then at most every interval (a
+                # flood of forgeries must not flood the log or the outbox).
+                self._last_refusal_report = now
+                log.warning(
+                    "refused %s on %s: %s (%d refused since start)",
+                    family.value,
+                    item.topic,
+                    exc,
+                    self.downlink_refused,
+                )
+                self.heartbeat()
+            else:
+                log.debug("refused %s on %s: %s", family.value, item.topic, exc)
+            return False
+        return True
 
     def _take_snapshot(self, store: AllowlistStore, payload: bytes) -> None:
         # A snapshot (up to 16 MiB) is validated entry by entry straight into
@@ -175,6 +218,7 @@ class Agent:
             outbox_depth=outbox.depth,
             outbox_shed=outbox.shed_telemetry,
             outbox_refused=outbox.refused_telemetry + outbox.refused_events,
+            downlink_refused=self.downlink_refused,
             clock_offset_ms=self.clock_offset_ms,
             uptime_s=round(time.monotonic() - self._started, 3),
             interval_s=self.heartbeat_s,

@@ -39,6 +39,7 @@ from protocol.messages import (
     AllowlistDelta,
     AllowlistEntry,
     AllowlistSnapshot,
+    DownlinkSignature,
     Id,
     PersonKind,
     Timestamp,
@@ -228,6 +229,8 @@ class _SnapshotFrame(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     entries: list[msgspec.Raw]
     schedules: dict[Id, list[TimeWindow]] = {}
     keys: list[TokenKey] = []
+    # Checked before the frame is decoded (edge.agent, protocol.signing).
+    sig: DownlinkSignature | None = None
 
 
 _FRAME_DECODER: Final = msgspec.json.Decoder(_SnapshotFrame)

@@ -32,7 +32,9 @@ from edge.mqtt_link import BrokerAddress, MqttLink
 from edge.readers import EvdevCardReader, LineCardReader, Reader, open_serial_reader
 from edge.room_sensor import Ds18b20Thermometer, PirOccupancy, RoomSensorAgent
 from edge.timers import ThreadScheduler
+from protocol.errors import ProtocolError
 from protocol.messages import Direction
+from protocol.signing import DownlinkVerifier
 from protocol.topics import Family, building_topic, device_topic
 from siteconfig import GateDevice, KioskDevice, RoomSensorDevice, load_device, load_site
 from siteconfig.device_models import Ds18b20, EvdevReader, SerialReader, StdinReader
@@ -65,6 +67,9 @@ class EdgeOptions:
     mqtt_password: str | None = None
     #: connect here instead of the device file's broker (bench, tests)
     broker_override: tuple[str, int] | None = None
+    #: ``downlink-keys.json`` from ``dorm provision``: commands and allowlists must
+    #: be signed by one of its keys. None accepts unsigned ones (with a warning).
+    downlink_keys_path: Path | None = None
 
 
 def config_version(path: Path) -> str:
@@ -131,6 +136,8 @@ class EdgeRuntime:
 def build(options: EdgeOptions) -> EdgeRuntime:
     device = load_device(options.device_path)
     site = load_site(options.site_path)
+    # Before any hardware or storage is touched: a bad key file stops the start.
+    downlink = _downlink_verifier(options.downlink_keys_path, device.id)
     building = site.building(device.building)
     state_dir = options.state_dir
     try:
@@ -248,8 +255,25 @@ def build(options: EdgeOptions) -> EdgeRuntime:
             scanner = _scanner(device, kiosk.present_qr)
     else:
         agent = _room_sensor(device, sink, scheduler, version, options)
+    agent.downlink = downlink
     runner = AgentRunner(agent, link, scheduler)
     return EdgeRuntime(agent, link, outbox, scheduler, runner, readers, scanner)
+
+
+def _downlink_verifier(path: Path | None, device_id: str) -> DownlinkVerifier | None:
+    if path is None:
+        log.warning(
+            "%s: no downlink keys given: commands and allowlists are NOT signature-checked "
+            "(pass the provisioned downlink-keys.json)",
+            device_id,
+        )
+        return None
+    try:
+        verifier = DownlinkVerifier.from_file(path)
+    except (ProtocolError, ValueError) as exc:
+        raise StateError(f"cannot use the downlink keys {path}: {exc}") from exc
+    log.info("%s: downlink signatures checked against keys %s", device_id, verifier.kids)
+    return verifier
 
 
 def _card_reader(

@@ -53,6 +53,12 @@ class GatewayConfig:
     tick_s: float = 0.2
     reconnect_min_s: int = 1
     reconnect_max_s: int = 10
+    #: broker credential (``dorm provision``'s gateways/<id>/mqtt-*); None: anonymous
+    mqtt_username: str | None = None
+    mqtt_password: str | None = field(default=None, repr=False)
+    #: the gateway's own downlink key (gateways/<id>/downlink.key): signs the
+    #: fire_release commands it issues; devices trust it for nothing else
+    downlink_key_path: Path | None = None
 
     @property
     def outbox_path(self) -> Path:

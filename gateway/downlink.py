@@ -97,7 +97,9 @@ class DownlinkRelay:
             self._publish(item.topic, item.payload, False)
             self.counters.add("allowlists_relayed")
             updated = self.allowlist.apply(message)
-            if updated is not None:
+            # A signed delta is followed by the server's signed snapshot; one the
+            # gateway assembled itself would carry no signature and be refused.
+            if updated is not None and message.sig is None:
                 snapshot_topic = building_topic(self.building, Family.ALLOWLIST_SNAPSHOT)
                 self._publish(snapshot_topic, encode(updated), True)
             log.info("relayed allowlist delta %d->%d", message.from_version, message.version)

@@ -28,6 +28,7 @@ from protocol.messages import (
     RoomTelemetry,
     encode,
 )
+from protocol.signing import DownlinkSigner
 from protocol.topics import Family, device_topic
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class FireRelease:
         on_release: Callable[[], None],
         resend_s: float = 2.0,
         command_ttl_s: float = 600.0,
+        signer: DownlinkSigner | None = None,
     ) -> None:
         self.building = building
         self.gateway_id = gateway_id
@@ -54,6 +56,9 @@ class FireRelease:
         self._on_release = on_release
         self.resend_s = resend_s
         self.command_ttl_s = command_ttl_s
+        #: the gateway's own downlink key; the building's devices trust it for
+        #: fire_release only (protocol.signing), so this works with the server away
+        self.signer = signer
         self._lock = threading.Lock()
         self._smoky: set[str] = set()
         #: gate -> (command id, monotonic time sent) of gates that have not acknowledged
@@ -117,7 +122,10 @@ class FireRelease:
                 issuer=self.gateway_id,
             )
             topic = device_topic(self.building, gate, Family.COMMAND)
-            if not self._send(topic, encode(command)):
+            payload = encode(command)
+            if self.signer is not None:
+                payload = self.signer.sign(topic, payload)
+            if not self._send(topic, payload):
                 log.error("fire_release to %s could not be handed to the building broker", gate)
             with self._lock:
                 self._unacked[gate] = (command.id, now)

@@ -20,7 +20,7 @@ import random
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -59,6 +59,9 @@ class LinkSettings:
     persistent_session: bool = False
     reconnect_min_s: int = 1
     reconnect_max_s: int = 10
+    #: the gateway's provisioned broker credential (the same on both brokers)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 class MqttLink:
@@ -83,6 +86,8 @@ class MqttLink:
             manual_ack=settings.manual_ack,
         )
         client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)
+        if settings.username is not None:
+            client.username_pw_set(settings.username, settings.password)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

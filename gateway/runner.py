@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 from dataclasses import replace
@@ -53,6 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--reconnect-max-s", type=int, default=10, help="longest reconnect delay")
     parser.add_argument(
+        "--downlink-key",
+        default=os.environ.get("DORM_DOWNLINK_KEY"),
+        help=(
+            "the gateway's own downlink.key from `dorm provision`: signs the fire_release "
+            "commands it sends (default: $DORM_DOWNLINK_KEY)"
+        ),
+    )
+    parser.add_argument(
         "--allow-unknown-devices",
         action="store_true",
         help="accept devices that have no device file (demo and tests)",
@@ -60,7 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> GatewayConfig:
-    """The gateway's configuration; raises ``ConfigError`` or ``KeyError`` (no such building)."""
+    """The gateway's configuration; raises ``ConfigError``, ``KeyError`` (no such building)
+    or ``OSError`` (the password file named by ``DORM_MQTT_PASSWORD_FILE`` is unreadable)."""
     site = Path(args.site)
     campus = load_config_dir(Path(args.config_dir) if args.config_dir else site.parent)
     site_building = next((b for b in campus.site.buildings if b.id == args.building), None)
@@ -82,10 +92,21 @@ def config_from_args(args: argparse.Namespace) -> GatewayConfig:
         command_ack_timeout_s=args.command_ack_timeout_s,
         health_interval_s=args.health_interval_s,
         reconnect_max_s=args.reconnect_max_s,
+        mqtt_username=os.environ.get("DORM_MQTT_USERNAME"),
+        mqtt_password=_password_from_env(),
+        downlink_key_path=Path(args.downlink_key) if args.downlink_key else None,
     )
     if args.allow_unknown_devices:
         config = replace(config, known_devices=None)
     return config
+
+
+def _password_from_env() -> str | None:
+    """The broker password from the file ``DORM_MQTT_PASSWORD_FILE`` names (None if unset)."""
+    path = os.environ.get("DORM_MQTT_PASSWORD_FILE")
+    if path is None:
+        return None
+    return Path(path).read_text(encoding="utf-8").strip()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = config_from_args(args)
-    except (ConfigError, KeyError) as exc:
+    except (ConfigError, KeyError, OSError) as exc:
         log.error("cannot configure the gateway of %s: %s", args.building, exc)
         return EXIT_CONFIG
     stop = threading.Event()

@@ -27,6 +27,7 @@ from gateway.uplink import UplinkPipeline, uplink_filters
 from gateway.upstream import Upstream
 from protocol.ids import new_event_id
 from protocol.messages import AckResult, Command, CommandAck, DeviceState, DeviceStatus
+from protocol.signing import load_signer
 from protocol.topics import PREFIX, Family
 from transport.outbox import Priority
 from transport.publisher import OutboxPublisher
@@ -57,6 +58,8 @@ class Gateway:
                 persistent_session=True,
                 reconnect_min_s=config.reconnect_min_s,
                 reconnect_max_s=config.reconnect_max_s,
+                username=config.mqtt_username,
+                password=config.mqtt_password,
             ),
             self._uplink_inbox,
             self.counters,
@@ -72,6 +75,8 @@ class Gateway:
                 persistent_session=True,
                 reconnect_min_s=config.reconnect_min_s,
                 reconnect_max_s=config.reconnect_max_s,
+                username=config.mqtt_username,
+                password=config.mqtt_password,
             ),
             self._downlink_inbox,
             self.counters,
@@ -92,6 +97,11 @@ class Gateway:
             on_release=self._on_fire_release,
             resend_s=config.fire_resend_s,
             command_ttl_s=config.fire_command_ttl_s,
+            signer=(
+                None
+                if config.downlink_key_path is None
+                else load_signer(config.downlink_key_path, config.gateway_id)
+            ),
         )
         self.liveness = LivenessTracker(
             self._report_state,

@@ -233,6 +233,9 @@ class Heartbeat(DeviceEvent, kw_only=True):
     # because the outbox was full (see transport.outbox).
     outbox_shed: Annotated[int, Meta(ge=0)] = 0
     outbox_refused: Annotated[int, Meta(ge=0)] = 0
+    # Since start: downlink messages (commands, allowlists) refused because their
+    # signature was missing, forged, by an unknown key or beyond its key's scope.
+    downlink_refused: Annotated[int, Meta(ge=0)] = 0
 
 
 class CommandAck(DeviceEvent, kw_only=True):
@@ -292,6 +295,17 @@ class DeviceState(Message, kw_only=True):
         _check_ts("ts", self.ts)
 
 
+class DownlinkSignature(Message, kw_only=True):
+    """Ed25519 signature of a downlink message (see protocol.signing).
+
+    ``kid`` names the signing key among those the device trusts; ``value`` is
+    the raw 64-byte signature in base64url without padding.
+    """
+
+    kid: Id
+    value: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{86}$")]
+
+
 class Command(Message, kw_only=True):
     """An order for one device, from security staff or the gateway itself."""
 
@@ -302,6 +316,8 @@ class Command(Message, kw_only=True):
     expires_at: Timestamp
     issuer: Id | None = None
     duration_s: Annotated[float, Meta(gt=0, le=3600)] | None = None
+    # Last field on purpose: protocol.signing appends it to the signed bytes.
+    sig: DownlinkSignature | None = None
 
     def __post_init__(self) -> None:
         _check_ts("issued_at", self.issued_at)
@@ -346,6 +362,8 @@ class AllowlistSnapshot(Message, kw_only=True):
     entries: list[AllowlistEntry]
     schedules: dict[Id, list[TimeWindow]] = {}
     keys: list[TokenKey] = []
+    # Last field on purpose: protocol.signing appends it to the signed bytes.
+    sig: DownlinkSignature | None = None
 
     def __post_init__(self) -> None:
         _check_ts("issued_at", self.issued_at)
@@ -361,6 +379,8 @@ class AllowlistDelta(Message, kw_only=True):
     upserts: list[AllowlistEntry] = []
     removals: list[Id] = []
     keys: list[TokenKey] | None = None
+    # Last field on purpose: protocol.signing appends it to the signed bytes.
+    sig: DownlinkSignature | None = None
 
     def __post_init__(self) -> None:
         _check_ts("issued_at", self.issued_at)

@@ -29,6 +29,7 @@ from protocol.messages import (
     TokenKey,
     encode,
 )
+from protocol.signing import DownlinkSigner
 from protocol.topics import Family, building_topic
 from server.db import AllowlistVersion, BuildingAccess, Credential, Curfew, Person
 
@@ -184,19 +185,23 @@ def refresh(
     return Published(snapshot=snapshot, delta=delta)
 
 
-def publish(publisher: Publisher, published: Published) -> None:
-    """Send the delta (QoS 1), then the snapshot (QoS 1, retained)."""
+def publish(
+    publisher: Publisher, published: Published, signer: DownlinkSigner | None = None
+) -> None:
+    """Send the delta (QoS 1), then the snapshot (QoS 1, retained), signed when ``signer``."""
     building = published.snapshot.building
     if published.delta is not None:
-        publisher.publish(building_topic(building, Family.ALLOWLIST_DELTA), encode(published.delta))
-    publisher.publish(
-        building_topic(building, Family.ALLOWLIST_SNAPSHOT),
-        encode(published.snapshot),
-        retain=True,
-    )
+        topic = building_topic(building, Family.ALLOWLIST_DELTA)
+        publisher.publish(topic, _signed(signer, topic, encode(published.delta)))
+    topic = building_topic(building, Family.ALLOWLIST_SNAPSHOT)
+    publisher.publish(topic, _signed(signer, topic, encode(published.snapshot)), retain=True)
     logger.info(
         "published allowlist %s v%d (%d entries)",
         building,
         published.snapshot.version,
         len(published.snapshot.entries),
     )
+
+
+def _signed(signer: DownlinkSigner | None, topic: str, body: bytes) -> bytes:
+    return body if signer is None else signer.sign(topic, body)

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from protocol.signing import DownlinkSigner, load_signer
 from server.db.engine import make_engine, make_sessionmaker, upgrade_to_head
 from server.ingest import IngestPipeline, IngestStats, IngestStatsView
 from server.mqttlink import MqttLink
@@ -34,6 +35,8 @@ class Runtime:
     link: MqttLink | None = None
     timeseries: TimeSeriesWriter | None = None
     rollups: RollupWorker | None = None
+    #: signs commands and allowlists (protocol.signing); None sends them unsigned
+    downlink_signer: DownlinkSigner | None = None
 
     @property
     def key_dir(self) -> Path:
@@ -73,6 +76,13 @@ def start_runtime(settings: Settings) -> Runtime:
     runtime = Runtime(
         settings=settings, engine=engine, sessions=make_sessionmaker(engine), stats=IngestStats()
     )
+    if settings.downlink_key_file is not None:
+        runtime.downlink_signer = load_signer(settings.downlink_key_file, settings.downlink_key_id)
+    else:
+        logger.warning(
+            "DORM_DOWNLINK_KEY_FILE is not set: commands and allowlists go out unsigned, "
+            "and devices provisioned with downlink keys will refuse them"
+        )
     try:
         influx = settings.influx_connection()
         if influx is not None:

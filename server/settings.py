@@ -74,6 +74,25 @@ class Settings(BaseSettings):
     card_hash_key: str = DEV_CARD_HASH_KEY
     #: Directory of the Ed25519 token keys (protocol.keys); created with a key if empty.
     token_key_dir: Path = Path("var/token-keys")
+    #: The server's downlink key (``dorm provision``'s server/downlink.key, PKCS#8
+    #: PEM): commands and allowlists are signed with it (protocol.signing). None
+    #: sends them unsigned, which provisioned devices refuse.
+    downlink_key_file: Path | None = None
+    downlink_key_id: str = Field(default="server", pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+    #: Login attempts per client address per ``login_window_s`` (then 429).
+    login_attempts_per_window: int = Field(default=10, ge=1)
+    #: Failed passwords for one user name within ``login_window_s`` before a lockout.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=60.0, gt=0)
+    login_lockout_s: float = Field(default=900.0, ge=0)
+
+    #: Raw access events older than this are deleted (per-minute rollups are kept).
+    retention_access_events_days: int = Field(default=180, ge=1)
+    #: Presence history (door events, passage counts, duty checks, room samples).
+    retention_presence_days: int = Field(default=180, ge=1)
+    #: How often the retention purge runs; 0 turns the schedule off.
+    retention_interval_s: float = Field(default=3600.0, ge=0)
 
     @model_validator(mode="after")
     def _no_dev_secrets_outside_development(self) -> Self:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("cli", "protocol", "transport", "siteconfig", "devservices", "edge", "gateway")
-PARTS_MORE = ("server", "rules", "simulators")
+PARTS_MORE = ("server", "rules", "simulators", "provisioning")
 
 
 def test_every_subpackage_of_every_part_is_packaged() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -58,6 +59,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="read card numbers from standard input instead of the configured reader",
     )
     parser.add_argument(
+        "--downlink-keys",
+        default=os.environ.get("DORM_DOWNLINK_KEYS"),
+        help=(
+            "downlink-keys.json from `dorm provision`: refuse unsigned or forged commands "
+            "and allowlists (default: $DORM_DOWNLINK_KEYS; unset accepts unsigned ones)"
+        ),
+    )
+    parser.add_argument(
         "--connect-jitter",
         type=float,
         default=2.0,
@@ -96,6 +105,7 @@ def options_from(args: argparse.Namespace) -> EdgeOptions:
         mqtt_username=username,
         mqtt_password=password,
         broker_override=args.broker,
+        downlink_keys_path=Path(args.downlink_keys) if args.downlink_keys else None,
     )
 
 

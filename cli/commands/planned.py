@@ -44,19 +44,3 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     simulate.add_argument("--scenario", action="append", default=[], help="scenario YAML file")
     simulate.add_argument("--seed", type=int, default=1, help="random seed")
     simulate.set_defaults(handler=_not_built("simulate", 7))
-
-    provision = subparsers.add_parser(
-        "provision",
-        help="write broker credentials and ACLs for every device and gateway",
-        description=(
-            "Read firmware-config and write, for every device and gateway, a unique "
-            "broker credential, and for each broker a Mosquitto password file and ACL."
-        ),
-    )
-    provision.add_argument("--out", required=True, help="output directory")
-    provision.add_argument(
-        "--config",
-        default="firmware-config",
-        help="firmware-config directory (default: %(default)s)",
-    )
-    provision.set_defaults(handler=_not_built("provision", 9))

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from server.api.routes import (
+    audit,
     buildings,
     charts,
     devices,
@@ -12,6 +13,7 @@ from server.api.routes import (
     me,
     operations,
     people,
+    privacy,
     reports,
 )
 
@@ -29,6 +31,8 @@ for module in (
     duty,
     reports,
     operations,
+    audit,
+    privacy,
 ):
     api_router.include_router(module.router)
 

@@ -1,5 +1,6 @@
 """The SQL domain (SQLAlchemy 2 typed ORM); importing this registers every table."""
 
+from server.db.audit import AuditAppendOnlyError, AuditEntry
 from server.db.base import Base, UTCDateTime
 from server.db.events import (
     AccessEvent,
@@ -25,6 +26,8 @@ from server.db.state import AllowlistVersion, DutyShift, GateFlowMinute, Presenc
 __all__ = [
     "AccessEvent",
     "AllowlistVersion",
+    "AuditAppendOnlyError",
+    "AuditEntry",
     "Base",
     "Building",
     "BuildingAccess",

@@ -44,5 +44,5 @@ def refresh_and_publish(
                 published.append(result)
     if runtime.link is not None:
         for result in published:
-            allowlist.publish(runtime.link, result)
+            allowlist.publish(runtime.link, result, runtime.downlink_signer)
     return published

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from protocol.ids import new_event_id
 from protocol.messages import Command, encode
+from protocol.signing import DownlinkSigner
 from protocol.topics import Family, device_topic
 from server.api.schemas import CommandIn
 from server.db import CommandRow, Device, UserAccount
@@ -20,7 +21,12 @@ logger = logging.getLogger(__name__)
 
 
 def issue_command(
-    session: Session, link: MqttLink | None, device: Device, data: CommandIn, user: UserAccount
+    session: Session,
+    link: MqttLink | None,
+    device: Device,
+    data: CommandIn,
+    user: UserAccount,
+    signer: DownlinkSigner | None = None,
 ) -> CommandRow:
     """Record the command, commit, then publish it on the device's ``cmd`` topic."""
     if link is None:
@@ -47,8 +53,10 @@ def issue_command(
     )
     session.add(row)
     session.commit()
+    topic = device_topic(device.building_id, device.id, Family.COMMAND)
+    payload = encode(command) if signer is None else signer.sign(topic, encode(command))
     try:
-        link.publish(device_topic(device.building_id, device.id, Family.COMMAND), encode(command))
+        link.publish(topic, payload)
     except MqttLinkError as exc:
         row.status = "failed"
         row.ack_detail = "not published"

@@ -112,7 +112,6 @@ def test_installed_console_command_and_help() -> None:
     "argv",
     [
         ["simulate", "--buildings", "50", "--students", "30000", "--rooms", "15000"],
-        ["provision", "--out", "/tmp/x"],
     ],
 )
 def test_parts_not_built_yet_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -119,6 +119,18 @@ MATRIX: Final[dict[tuple[str, str], tuple[frozenset[str], str, dict[str, Any] | 
         None,
     ),
     ("POST", "/api/v1/token-keys/rotate"): (frozenset({A}), "/api/v1/token-keys/rotate", None),
+    ("GET", "/api/v1/audit"): (frozenset({A}), "/api/v1/audit", None),
+    ("GET", "/api/v1/privacy/me/export"): (ALL, "/api/v1/privacy/me/export", None),
+    ("GET", "/api/v1/privacy/people/{person_id}/export"): (
+        frozenset({A}),
+        "/api/v1/privacy/people/p-s0002/export",
+        None,
+    ),
+    ("POST", "/api/v1/privacy/people/{person_id}/erase"): (
+        frozenset({A}),
+        "/api/v1/privacy/people/p-s0004/erase",
+        None,
+    ),
 }
 #: Routes anyone may call (no bearer token).
 PUBLIC: Final = {("POST", "/api/v1/login/access-token")}

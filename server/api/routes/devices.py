@@ -63,7 +63,9 @@ def send_command(
 ) -> CommandOut:
     """Send unlock/lock/lockdown/fire_release/reset; poll the command for its acknowledgement."""
     device = _device(session, user, device_id)
-    return CommandOut.model_validate(issue_command(session, runtime.link, device, body, user))
+    return CommandOut.model_validate(
+        issue_command(session, runtime.link, device, body, user, runtime.downlink_signer)
+    )
 
 
 @router.get("/{device_id}/commands/{command_id}")
