@@ -16,8 +16,6 @@ to decide.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import threading
@@ -33,6 +31,7 @@ from msgspec import Meta
 
 from edge.allowlist_table import CARD_BYTES, Person, PersonTable
 from edge.errors import AllowlistError, SnapshotNeededError, StateError
+from edge.heap import release_freed_memory
 from protocol.codec import SIZE_LIMITS
 from protocol.keys import keyring_from_allowlist
 from protocol.messages import (
@@ -386,21 +385,6 @@ def _index_from_frame(frame: _SnapshotFrame) -> AllowlistIndex:
         keys=tuple(frame.keys),
         keyring=keyring_from_allowlist(list(frame.keys)),
     )
-
-
-def release_freed_memory() -> None:
-    """Hand memory freed after building a big index back to the OS (glibc only).
-
-    Loading 100k entries frees about as much as it keeps; without this the
-    freed part stays in the process's heap and counts in its RSS.
-    """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    libc = ctypes.CDLL(name)
-    trim = getattr(libc, "malloc_trim", None)
-    if trim is not None:
-        trim(0)
 
 
 def index_from_json(payload: bytes) -> AllowlistIndex:

@@ -32,6 +32,7 @@ from edge.errors import ConfigurationError, StateError
 from edge.events import EventSink, SeqStore
 from edge.feedback import Feedback
 from edge.gate import GateAgent
+from edge.heap import limit_heap_growth
 from edge.kiosk import KioskAgent
 from edge.meters import Pzem004tMeter
 from edge.mqtt_link import BrokerAddress, MqttLink
@@ -174,6 +175,7 @@ class EdgeRuntime:
 
 
 def build(options: EdgeOptions) -> EdgeRuntime:
+    limit_heap_growth()
     device = load_settings(options.device_path, options.site_path)
     role = device.role
     pins = device.pins
