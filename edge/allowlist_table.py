@@ -1,4 +1,4 @@
-"""The allowlist's people packed into a few flat arrays: 100,000 people in ~6 MB.
+"""The allowlist's people packed into a few flat arrays: 100,000 people in ~5 MB.
 
 A Python object per person (and a dict entry per card and per person) costs
 ~200 bytes each, ~21 MB for a 100k building. :class:`PersonTable` keeps the
@@ -11,8 +11,10 @@ same data as
 - ``valid_from`` / ``valid_until``: microseconds since the epoch per person
   (``NO_TIME`` where absent), or None when nobody has one;
 - ``cards``: every card hash as 32 raw bytes, person by person, with
-  ``card_offsets``; ``card_order``: the card positions sorted by hash, for a
-  binary search (a card listed twice points at its newest holder only).
+  ``card_offsets`` (None when everyone has exactly one card, the usual
+  case: person *i*'s card is then card *i*);
+- ``card_order``: the card positions sorted by hash, for a binary search (a
+  card listed twice points at its newest holder only).
 
 Lookups are binary searches (~17 steps for 100k) and build a :class:`Person`
 for the one person found. The table is immutable; the allowlist index puts
@@ -125,7 +127,7 @@ class PersonTable:
         valid_from: array[int] | None,
         valid_until: array[int] | None,
         cards: bytes,
-        card_offsets: array[int],
+        card_offsets: array[int] | None,
         card_order: array[int],
     ) -> None:
         self.ids = ids
@@ -183,7 +185,8 @@ class PersonTable:
                 arrival_cards[arrival] * CARD_BYTES : arrival_cards[arrival + 1] * CARD_BYTES
             ]
         del cards
-        card_offsets = _offsets(card_counts[arrival] for arrival in kept)
+        one_each = all(card_counts[arrival] == 1 for arrival in kept)
+        card_offsets = None if one_each else _offsets(card_counts[arrival] for arrival in kept)
         table = cls(
             ids=b"".join(keys[arrival] for arrival in kept),
             id_offsets=_offsets(len(keys[arrival]) for arrival in kept),
@@ -234,6 +237,8 @@ class PersonTable:
 
     def owner(self, card_position: int) -> int:
         """The slot of the person whose cards include ``card_position``."""
+        if self.card_offsets is None:
+            return card_position
         return bisect_right(self.card_offsets, card_position) - 1
 
     def person_id(self, slot: int) -> str:
@@ -274,7 +279,8 @@ class PersonTable:
     def person(self, slot: int) -> Person:
         kind, schedule = self.traits[self.trait_of[slot]]
         cards = self.cards
-        first, end = self.card_offsets[slot], self.card_offsets[slot + 1]
+        offsets = self.card_offsets
+        first, end = (slot, slot + 1) if offsets is None else (offsets[slot], offsets[slot + 1])
         keys = tuple(cards[p * CARD_BYTES : (p + 1) * CARD_BYTES] for p in range(first, end))
         return Person(
             self.person_id(slot),

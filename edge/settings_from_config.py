@@ -122,7 +122,9 @@ def settings_of(device: GateDevice | KioskDevice | RoomSensorDevice, site: Site)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Validate a device file and the site file; print the agent's settings."
+    )
     parser.add_argument("--device", required=True, type=Path)
     parser.add_argument("--site", required=True, type=Path)
     args = parser.parse_args(argv)

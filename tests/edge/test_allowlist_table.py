@@ -54,6 +54,7 @@ def test_table_keeps_every_field_of_every_entry() -> None:
     assert table.find_card(b"\x00" * 32) is None
     assert table.valid_from is not None
     assert table.valid_until is not None
+    assert table.card_offsets is not None
 
 
 def test_table_without_times_or_people_stores_no_time_arrays() -> None:
@@ -61,6 +62,10 @@ def test_table_without_times_or_people_stores_no_time_arrays() -> None:
     assert table.valid_from is None
     assert table.valid_until is None
     assert table.trait_of.typecode == "B"
+    assert table.card_offsets is None  # one card each: person i holds card i
+    slot = table.find_card(key(7))
+    assert slot is not None
+    assert table.person(slot).to_entry() == entry(7)
     empty = PersonTable.empty()
     assert len(empty) == 0
     assert empty.find_person(person_id(1)) is None
