@@ -52,6 +52,7 @@ def test_table_keeps_every_field_of_every_entry() -> None:
     assert table.find_card(key(2)) is None
     assert table.find_card(b"\xff" * 32) is None
     assert table.find_card(b"\x00" * 32) is None
+    assert table.find_card(b"") is None
     assert table.valid_from is not None
     assert table.valid_until is not None
     assert table.card_offsets is not None
@@ -70,6 +71,18 @@ def test_table_without_times_or_people_stores_no_time_arrays() -> None:
     assert len(empty) == 0
     assert empty.find_person(person_id(1)) is None
     assert empty.find_card(key(1)) is None
+
+
+def test_every_card_of_a_big_table_is_found_through_its_bucket() -> None:
+    people = 5_000
+    table = PersonTable.build(Person.of(entry(i)) for i in range(people))
+    assert table.card_bucket_shift == 16 - 11  # 2,048 buckets for 5,000 cards
+    for i in range(people):
+        slot = table.find_card(key(i))
+        assert slot is not None
+        assert table.person_id(slot) == person_id(i)
+    assert table.find_card(key(people)) is None
+    assert table.find_card(b"\xff" * 32) is None
 
 
 def test_later_entry_wins_for_a_person_or_a_card_listed_twice(
