@@ -10,15 +10,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from gpiozero.pins.mock import MockFactory
 
 from edge.errors import ConfigurationError
+from edge.gate import GateAgent
 from edge.heap import limit_heap_growth
-from edge.runtime import load_settings
+from edge.runtime import CARD_KEY_FILE, EdgeOptions, build, load_settings
 from edge.settings import GateSettings, KioskSettings, RoomSensorSettings
 from edge.settings_from_config import curfew_rule, settings_of
+from protocol.messages import AckResult
 from siteconfig import GateDevice, KioskDevice, RoomSensorDevice, load_device, load_site
 from siteconfig.site_models import Curfew
-from tests.edge.helpers import REPO, SITE_FILE
+from tests.edge.helpers import CARD_KEY, REPO, SITE_FILE, write_gate_device
 
 DEVICES = sorted((REPO / "firmware-config" / "devices").glob("*.yaml"))
 
@@ -112,3 +115,36 @@ def test_a_running_agent_process_never_imports_pydantic(tmp_path: Path) -> None:
 
 def test_heap_settings_take_effect_on_glibc() -> None:
     assert limit_heap_growth()
+
+
+def test_reload_config_runs_the_validation_again(tmp_path: Path, mock_factory: MockFactory) -> None:
+    mock_factory.pin(27).drive_low()  # door shut
+    device = write_gate_device(tmp_path / "devices")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / CARD_KEY_FILE).write_bytes(CARD_KEY)
+    runtime = build(
+        EdgeOptions(
+            device_path=device,
+            site_path=SITE_FILE,
+            state_dir=state,
+            camera=False,
+            first_connect_jitter_s=0,
+            broker_override=("127.0.0.1", 1),
+        )
+    )
+    try:
+        gate = runtime.agent
+        assert isinstance(gate, GateAgent)
+        assert gate.door.timings.unlock_s == 2
+        device.write_text(device.read_text().replace("unlock_s: 2", "unlock_s: 7"))
+        outcome = gate.reload()
+        assert outcome.result is AckResult.OK, outcome.detail
+        assert gate.door.timings.unlock_s == 7
+        device.write_text(device.read_text().replace("unlock_s: 7", "unlock_s: -1"))
+        failed = gate.reload()
+        assert failed.result is AckResult.FAILED
+        assert "unlock_s" in failed.detail
+        assert gate.door.timings.unlock_s == 7  # the last valid timings stay
+    finally:
+        runtime.stop()
