@@ -20,6 +20,7 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.common import Figure, Report
+from edge.heap import limit_heap_growth
 from edge.qr import Frame, decode_camera_frame, decode_frame
 from protocol.messages import PersonKind
 from protocol.tokens import SigningKey, issue_token
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--frames", type=int, default=96)
     parser.add_argument("--quick", action="store_true", help="3 runs of 32 frames")
     args = parser.parse_args(argv)
+    limit_heap_growth()  # as the agent runs (edge.runtime.build)
     runs, count = (3, 32) if args.quick else (args.runs, args.frames)
     with_code_ms, success, without_ms, zbar_empty_ms, false_hits = [], [], [], [], []
     for run in range(runs):

@@ -1,10 +1,11 @@
 """The gate's cached allowlist: an in-memory index and its atomic on-disk copy.
 
 An :class:`AllowlistIndex` is immutable once built: card hash → entry and
-person → entry, the building's schedules and the token keyring. Applying a
-snapshot or a delta builds a new index and swaps one reference, so a decision
-running on another thread sees either the old list or the new one, never half
-of each.
+person → entry (packed in a :class:`~edge.allowlist_table.PersonTable`, with
+the people changed by deltas in a small overlay), the building's schedules and
+the token keyring. Applying a snapshot or a delta builds a new index and swaps
+one reference, so a decision running on another thread sees either the old
+list or the new one, never half of each.
 
 The on-disk cache is the msgspec-encoded :class:`AllowlistSnapshot` of the
 current index, written to a temporary file, fsynced and moved over the old one
@@ -15,8 +16,6 @@ to decide.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import threading
@@ -30,7 +29,9 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from msgspec import Meta
 
+from edge.allowlist_table import CARD_BYTES, Person, PersonTable
 from edge.errors import AllowlistError, SnapshotNeededError, StateError
+from edge.heap import release_freed_memory
 from protocol.codec import SIZE_LIMITS
 from protocol.keys import keyring_from_allowlist
 from protocol.messages import (
@@ -41,7 +42,6 @@ from protocol.messages import (
     AllowlistSnapshot,
     DownlinkSignature,
     Id,
-    PersonKind,
     Timestamp,
     TimeWindow,
     TokenKey,
@@ -49,54 +49,23 @@ from protocol.messages import (
 )
 from protocol.topics import Family
 
+__all__ = [
+    "CACHE_FILE",
+    "COMPACT_AFTER",
+    "AllowlistIndex",
+    "AllowlistStore",
+    "Person",
+    "card_key",
+    "index_from_json",
+    "release_freed_memory",
+    "write_atomically",
+    "write_index",
+]
+
 log = logging.getLogger(__name__)
 
 CACHE_FILE: Final = "allowlist.json"
 _SNAPSHOT_MAX_BYTES: Final = SIZE_LIMITS[Family.ALLOWLIST_SNAPSHOT]
-
-
-class Person(msgspec.Struct, gc=False):
-    """One allowlist entry as the gate keeps it: small, because a building has 100k.
-
-    Card hashes are kept as raw 32-byte keys (shared with the card index)
-    instead of 64-character strings; ``cards`` is one such key for the usual
-    single card, or a tuple of them. Not tracked by the garbage collector: it
-    holds no references that could form a cycle. :meth:`to_entry` gives back
-    the wire form.
-    """
-
-    person: str
-    kind: PersonKind
-    cards: bytes | tuple[bytes, ...]
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    schedule: str | None = None
-
-    @classmethod
-    def of(cls, entry: AllowlistEntry) -> Person:
-        keys = tuple(bytes.fromhex(h) for h in entry.card_hashes)
-        return cls(
-            entry.person,
-            entry.kind,
-            keys[0] if len(keys) == 1 else keys,
-            entry.valid_from,
-            entry.valid_until,
-            entry.schedule,
-        )
-
-    @property
-    def card_keys(self) -> tuple[bytes, ...]:
-        return (self.cards,) if isinstance(self.cards, bytes) else self.cards
-
-    def to_entry(self) -> AllowlistEntry:
-        return AllowlistEntry(
-            person=self.person,
-            kind=self.kind,
-            card_hashes=[card.hex() for card in self.card_keys],
-            valid_from=self.valid_from,
-            valid_until=self.valid_until,
-            schedule=self.schedule,
-        )
 
 
 def card_key(card_hash: str) -> bytes | None:
@@ -105,48 +74,94 @@ def card_key(card_hash: str) -> bytes | None:
         key = bytes.fromhex(card_hash)
     except ValueError:
         return None
-    return key if len(key) == 32 else None
+    return key if len(key) == CARD_BYTES else None
+
+
+#: Rebuild the packed table once the deltas' overlay holds this many people.
+COMPACT_AFTER: Final = 2_000
 
 
 @dataclass(frozen=True, slots=True)
 class AllowlistIndex:
-    """One version of a building's allowlist, indexed for lookups. Never mutated."""
+    """One version of a building's allowlist, indexed for lookups. Never mutated.
+
+    The people live in a packed :class:`PersonTable` (built from a snapshot);
+    the people changed by deltas since then live in a small overlay
+    (``changed``: person -> their new entry, or None if removed; ``changed_cards``:
+    card -> holder, or None if the card is no longer anyone's). A lookup tries
+    the overlay first. Once the overlay holds :data:`COMPACT_AFTER` people, a
+    delta packs everything into a new table.
+    """
 
     building: str
     version: int  # 0: nothing received yet (every credential is refused)
     issued_at: datetime | None
-    by_person: Mapping[str, Person]
-    #: raw 32-byte card hash -> person; look up with :meth:`card`
-    by_card: Mapping[bytes, Person]
+    table: PersonTable
+    changed: Mapping[str, Person | None]
+    changed_cards: Mapping[bytes, Person | None]
+    people: int
     schedules: Mapping[str, list[TimeWindow]]
     keys: tuple[TokenKey, ...]
     keyring: dict[str, Ed25519PublicKey] = field(repr=False)
 
     @classmethod
     def empty(cls, building: str) -> AllowlistIndex:
-        return cls(building, 0, None, {}, {}, {}, (), {})
+        return cls(building, 0, None, PersonTable.empty(), {}, {}, 0, {}, (), {})
 
     @classmethod
     def from_snapshot(cls, snapshot: AllowlistSnapshot) -> AllowlistIndex:
-        by_person: dict[str, Person] = {}
-        by_card: dict[bytes, Person] = {}
-        for entry in snapshot.entries:
-            _put(by_person, by_card, entry)
+        table = PersonTable.build(Person.of(entry) for entry in snapshot.entries)
         return cls(
             building=snapshot.building,
             version=snapshot.version,
             issued_at=snapshot.issued_at,
-            by_person=by_person,
-            by_card=by_card,
+            table=table,
+            changed={},
+            changed_cards={},
+            people=len(table),
             schedules=dict(snapshot.schedules),
             keys=tuple(snapshot.keys),
             keyring=keyring_from_allowlist(list(snapshot.keys)),
         )
 
+    @property
+    def by_person(self) -> Mapping[str, Person]:
+        """Person id -> entry (a read-only view)."""
+        return _People(self)
+
+    @property
+    def by_card(self) -> Mapping[bytes, Person]:
+        """Raw 32-byte card hash -> holder (a read-only view); look up with :meth:`card`."""
+        return _Cards(self)
+
     def card(self, card_hash: str) -> Person | None:
         """Who holds the card with this hash (64 hex digits), if anyone."""
         key = card_key(card_hash)
-        return None if key is None else self.by_card.get(key)
+        return None if key is None else self.card_holder(key)
+
+    def card_holder(self, key: bytes) -> Person | None:
+        """Who holds the card with this raw 32-byte hash, if anyone."""
+        if key in self.changed_cards:
+            return self.changed_cards[key]
+        slot = self.table.find_card(key)
+        return None if slot is None else self.table.person(slot)
+
+    def person(self, person: str) -> Person | None:
+        """The entry of ``person``, if listed."""
+        if person in self.changed:
+            return self.changed[person]
+        slot = self.table.find_person(person)
+        return None if slot is None else self.table.person(slot)
+
+    def people_in_order(self) -> Iterator[Person]:
+        """Everyone listed: the table's people not changed since, then the changed ones."""
+        table, changed = self.table, self.changed
+        for slot in range(len(table)):
+            if table.person_id(slot) not in changed:
+                yield table.person(slot)
+        for person in changed.values():
+            if person is not None:
+                yield person
 
     def apply_delta(self, delta: AllowlistDelta) -> AllowlistIndex:
         """The next version; raise :class:`SnapshotNeededError` if the delta does not fit."""
@@ -157,24 +172,42 @@ class AllowlistIndex:
                 f"delta {delta.from_version}->{delta.version} does not start at the "
                 f"version held ({self.version}); a snapshot is needed"
             )
-        by_person = dict(self.by_person)
-        by_card = dict(self.by_card)
+        work = _Overlay(self)
         for person in delta.removals:
-            _remove(by_person, by_card, person)
+            work.remove(person)
         for entry in delta.upserts:
-            _remove(by_person, by_card, entry.person)
-            _put(by_person, by_card, entry)
+            work.remove(entry.person)
+            work.put(Person.of(entry))
         keys = self.keys if delta.keys is None else tuple(delta.keys)
         keyring = self.keyring if delta.keys is None else keyring_from_allowlist(list(keys))
-        return AllowlistIndex(
+        index = AllowlistIndex(
             building=self.building,
             version=delta.version,
             issued_at=delta.issued_at,
-            by_person=by_person,
-            by_card=by_card,
+            table=self.table,
+            changed=work.changed,
+            changed_cards=work.changed_cards,
+            people=work.people,
             schedules=self.schedules,
             keys=keys,
             keyring=keyring,
+        )
+        return index.compacted() if len(work.changed) >= COMPACT_AFTER else index
+
+    def compacted(self) -> AllowlistIndex:
+        """The same list with the overlay packed into a new table."""
+        table = PersonTable.build(self.people_in_order())
+        return AllowlistIndex(
+            building=self.building,
+            version=self.version,
+            issued_at=self.issued_at,
+            table=table,
+            changed={},
+            changed_cards={},
+            people=len(table),
+            schedules=self.schedules,
+            keys=self.keys,
+            keyring=self.keyring,
         )
 
     def to_snapshot(self) -> AllowlistSnapshot:
@@ -184,35 +217,118 @@ class AllowlistIndex:
             building=self.building,
             version=self.version,
             issued_at=self.issued_at,
-            entries=[person.to_entry() for person in self.by_person.values()],
+            entries=[person.to_entry() for person in self.people_in_order()],
             schedules=dict(self.schedules),
             keys=list(self.keys),
         )
 
     def __len__(self) -> int:
-        return len(self.by_person)
+        return self.people
 
 
-def _put(by_person: dict[str, Person], by_card: dict[bytes, Person], entry: AllowlistEntry) -> None:
-    person = Person.of(entry)
-    by_person[entry.person] = person
-    for card in person.card_keys:
-        previous = by_card.get(card)
-        if previous is not None and previous.person != entry.person:
-            # The server should never give one card to two people; the newest wins.
-            log.warning(
-                "card %s moved from %s to %s", card.hex()[:16], previous.person, entry.person
-            )
-        by_card[card] = person
+class _Overlay:
+    """A delta being applied: copies of the overlay, changed person by person."""
+
+    def __init__(self, index: AllowlistIndex) -> None:
+        self.index = index
+        self.changed = dict(index.changed)
+        self.changed_cards = dict(index.changed_cards)
+        self.people = index.people
+
+    def person(self, person: str) -> Person | None:
+        if person in self.changed:
+            return self.changed[person]
+        slot = self.index.table.find_person(person)
+        return None if slot is None else self.index.table.person(slot)
+
+    def card_holder(self, key: bytes) -> Person | None:
+        if key in self.changed_cards:
+            return self.changed_cards[key]
+        slot = self.index.table.find_card(key)
+        return None if slot is None else self.index.table.person(slot)
+
+    def remove(self, person: str) -> None:
+        old = self.person(person)
+        if old is None:
+            return
+        for card in old.card_keys:
+            holder = self.card_holder(card)
+            if holder is not None and holder.person == person:
+                self.changed_cards[card] = None
+        self.changed.pop(person, None)  # re-inserted last: the newest change
+        self.changed[person] = None
+        self.people -= 1
+
+    def put(self, person: Person) -> None:
+        for card in person.card_keys:
+            previous = self.card_holder(card)
+            if previous is not None and previous.person != person.person:
+                # The server should never give one card to two people; the newest wins.
+                log.warning(
+                    "card %s moved from %s to %s", card.hex()[:16], previous.person, person.person
+                )
+            self.changed_cards[card] = person
+        self.changed.pop(person.person, None)
+        self.changed[person.person] = person
+        self.people += 1
 
 
-def _remove(by_person: dict[str, Person], by_card: dict[bytes, Person], person: str) -> None:
-    old = by_person.pop(person, None)
-    if old is None:
-        return
-    for card in old.card_keys:
-        if by_card.get(card) is old:
-            del by_card[card]
+class _People(Mapping[str, Person]):
+    """``AllowlistIndex.by_person``: person id -> entry."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, index: AllowlistIndex) -> None:
+        self._index = index
+
+    def __getitem__(self, person: str) -> Person:
+        found = self._index.person(person)
+        if found is None:
+            raise KeyError(person)
+        return found
+
+    def get(self, person: str, default: Person | None = None) -> Person | None:  # type: ignore[override]
+        found = self._index.person(person)
+        return default if found is None else found
+
+    def __contains__(self, person: object) -> bool:
+        return isinstance(person, str) and self._index.person(person) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (person.person for person in self._index.people_in_order())
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def values(self) -> Iterator[Person]:  # type: ignore[override]
+        return self._index.people_in_order()
+
+
+class _Cards(Mapping[bytes, Person]):
+    """``AllowlistIndex.by_card``: raw card hash -> holder. ``len`` counts (O(n))."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, index: AllowlistIndex) -> None:
+        self._index = index
+
+    def __getitem__(self, card: bytes) -> Person:
+        found = self._index.card_holder(card)
+        if found is None:
+            raise KeyError(card)
+        return found
+
+    def __iter__(self) -> Iterator[bytes]:
+        changed = self._index.changed_cards
+        for card in self._index.table.card_keys():
+            if card not in changed:
+                yield card
+        for card, holder in changed.items():
+            if holder is not None:
+                yield card
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class _SnapshotFrame(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -249,41 +365,29 @@ def _frame(payload: bytes) -> _SnapshotFrame:
     return frame
 
 
-def _index_from_frame(frame: _SnapshotFrame) -> AllowlistIndex:
-    by_person: dict[str, Person] = {}
-    by_card: dict[bytes, Person] = {}
-    entries = frame.entries
-    for position, raw in enumerate(entries):
+def _entries(frame: _SnapshotFrame) -> Iterator[Person]:
+    for position, raw in enumerate(frame.entries):
         try:
             entry = _ENTRY_DECODER.decode(raw)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise AllowlistError(f"snapshot entry {position} is invalid: {exc}") from None
-        _put(by_person, by_card, entry)
+        yield Person.of(entry)
+
+
+def _index_from_frame(frame: _SnapshotFrame) -> AllowlistIndex:
+    table = PersonTable.build(_entries(frame))
     return AllowlistIndex(
         building=frame.building,
         version=frame.version,
         issued_at=frame.issued_at,
-        by_person=by_person,
-        by_card=by_card,
+        table=table,
+        changed={},
+        changed_cards={},
+        people=len(table),
         schedules=dict(frame.schedules),
         keys=tuple(frame.keys),
         keyring=keyring_from_allowlist(list(frame.keys)),
     )
-
-
-def release_freed_memory() -> None:
-    """Hand memory freed after building a big index back to the OS (glibc only).
-
-    Loading 100k entries frees about as much as it keeps; without this the
-    freed part stays in the process's heap and counts in its RSS.
-    """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    libc = ctypes.CDLL(name)
-    trim = getattr(libc, "malloc_trim", None)
-    if trim is not None:
-        trim(0)
 
 
 def index_from_json(payload: bytes) -> AllowlistIndex:
@@ -392,7 +496,7 @@ def write_index(path: Path, index: AllowlistIndex) -> None:
 
     def chunks() -> Iterator[bytes]:
         yield header[:-1] + b',"entries":['
-        for position, person in enumerate(index.by_person.values()):
+        for position, person in enumerate(index.people_in_order()):
             yield (b"," if position else b"") + encode(person.to_entry())
         yield b"]}"
 

@@ -26,6 +26,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.allowlist import AllowlistIndex, Person
+from edge.settings import CurfewRule
 from protocol.cardhash import card_ref
 from protocol.messages import (
     AccessReason,
@@ -36,7 +37,6 @@ from protocol.messages import (
     TimeWindow,
 )
 from protocol.tokens import TokenError, TokenReason, verify_token
-from siteconfig.site_models import Curfew
 
 _TOKEN_REASONS = {
     TokenReason.MALFORMED: AccessReason.TOKEN_MALFORMED,
@@ -86,7 +86,7 @@ class Policy:
     building: str
     tz: ZoneInfo
     direction: Direction = Direction.ENTRY
-    curfew: Curfew | None = None
+    curfew: CurfewRule | None = None
     lockdown: bool = False
     hours_on_exit: bool = False
 
@@ -227,7 +227,7 @@ def in_window(window: TimeWindow, local: datetime) -> bool:
     return (weekday in window.days and now_t >= start) or (yesterday in window.days and now_t < end)
 
 
-def in_curfew(curfew: Curfew, local: datetime) -> bool:
+def in_curfew(curfew: CurfewRule, local: datetime) -> bool:
     """Whether ``local`` lies in the curfew of last night or of tonight."""
     tz = local.tzinfo
     assert tz is not None

@@ -17,3 +17,7 @@ class SnapshotNeededError(AllowlistError):
 
 class StateError(EdgeError, OSError):
     """The agent's state directory (allowlist cache, sequence numbers, keys) is unusable."""
+
+
+class ConfigurationError(EdgeError, ValueError):
+    """The device or site file is invalid (the message is siteconfig's report)."""

@@ -22,6 +22,7 @@ from edge.door import CommandOutcome, DoorController, DoorReport, DoorTimings, P
 from edge.errors import AllowlistError, SnapshotNeededError
 from edge.events import EventSink
 from edge.nonces import NonceCache
+from edge.settings import CurfewRule
 from protocol.cardhash import card_hash
 from protocol.ids import new_event_id
 from protocol.messages import (
@@ -37,7 +38,6 @@ from protocol.messages import (
     Message,
     PassageCount,
 )
-from siteconfig.site_models import Curfew
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class GateAgent(Agent):
         store: AllowlistStore,
         card_key: bytes,
         tz: ZoneInfo,
-        curfew: Curfew | None,
+        curfew: CurfewRule | None,
         config_version: str,
         heartbeat_s: float = 30.0,
         reload_config: Callable[[], str] | None = None,

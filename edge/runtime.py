@@ -4,6 +4,9 @@ This is the one place that constructs gpiozero devices, cameras and card
 readers (from the pins and settings in firmware-config); everything below it
 takes them as arguments. gpiozero picks its pin factory from
 ``GPIOZERO_PIN_FACTORY`` (``mock`` runs the agent without a Pi).
+
+The device and site files are validated by siteconfig in a child process
+(:func:`load_settings`): the agent process never imports pydantic.
 """
 
 from __future__ import annotations
@@ -11,33 +14,44 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+from zoneinfo import ZoneInfo
 
+import msgspec
 from gpiozero import LED, Button, Buzzer, DigitalInputDevice, MotionSensor, OutputDevice
 
 from edge.agent import Agent, AgentRunner, software_version
 from edge.allowlist import AllowlistStore
 from edge.door import DoorController, DoorHardware, DoorTimings
-from edge.errors import StateError
+from edge.errors import ConfigurationError, StateError
 from edge.events import EventSink, SeqStore
 from edge.feedback import Feedback
 from edge.gate import GateAgent
+from edge.heap import limit_heap_growth
 from edge.kiosk import KioskAgent
 from edge.meters import Pzem004tMeter
 from edge.mqtt_link import BrokerAddress, MqttLink
 from edge.readers import EvdevCardReader, LineCardReader, Reader, open_serial_reader
 from edge.room_sensor import Ds18b20Thermometer, PirOccupancy, RoomSensorAgent
+from edge.settings import (
+    SETTINGS_DECODER,
+    CameraSettings,
+    CardReaderSettings,
+    DeviceSettings,
+    GateSettings,
+    KioskSettings,
+    RoomSensorSettings,
+)
 from edge.timers import ThreadScheduler
 from protocol.errors import ProtocolError
 from protocol.messages import Direction
 from protocol.signing import DownlinkVerifier
 from protocol.topics import Family, building_topic, device_topic
-from siteconfig import GateDevice, KioskDevice, RoomSensorDevice, load_device, load_site
-from siteconfig.device_models import Ds18b20, EvdevReader, SerialReader, StdinReader
 from transport.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -49,6 +63,8 @@ CARD_KEY_FILE: Final = "card-hash.key"
 OUTBOX_FILE: Final = "outbox.db"
 #: Contact and beam inputs: ignore bounces shorter than this (seconds).
 INPUT_BOUNCE_S: Final = 0.02
+#: Validating the configuration in the child process takes ~0.5 s here, a few on a Pi.
+SETTINGS_TIMEOUT_S: Final = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +103,41 @@ def load_card_key(path: Path) -> bytes:
     return key
 
 
-def door_timings(device: GateDevice) -> DoorTimings:
+def load_settings(device_path: Path, site_path: Path) -> DeviceSettings:
+    """Validate the device and site files with siteconfig (in a child process).
+
+    Raise :class:`ConfigurationError` with siteconfig's report (file, line,
+    reason of every error) if they are invalid.
+    """
+    command = [
+        sys.executable,
+        "-m",
+        "edge.settings_from_config",
+        "--device",
+        str(device_path),
+        "--site",
+        str(site_path),
+    ]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=SETTINGS_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise StateError(f"cannot validate the configuration: {exc}") from exc
+    report = done.stderr.decode(errors="replace").strip()
+    if done.returncode == 2:
+        raise ConfigurationError(report)
+    if done.returncode != 0:
+        raise StateError(f"validating the configuration failed ({done.returncode}): {report}")
+    try:
+        return SETTINGS_DECODER.decode(done.stdout)
+    except msgspec.DecodeError as exc:
+        raise StateError(f"the configuration validator's output does not decode: {exc}") from exc
+
+
+def door_timings(gate: GateSettings) -> DoorTimings:
     return DoorTimings(
-        unlock_s=device.door.unlock_s,
-        held_open_s=device.door.held_open_s,
-        relock_on_close=device.door.relock_on_close,
+        unlock_s=gate.unlock_s,
+        held_open_s=gate.held_open_s,
+        relock_on_close=gate.relock_on_close,
     )
 
 
@@ -134,11 +180,12 @@ class EdgeRuntime:
 
 
 def build(options: EdgeOptions) -> EdgeRuntime:
-    device = load_device(options.device_path)
-    site = load_site(options.site_path)
+    limit_heap_growth()
+    device = load_settings(options.device_path, options.site_path)
     # Before any hardware or storage is touched: a bad key file stops the start.
     downlink = _downlink_verifier(options.downlink_keys_path, device.id)
-    building = site.building(device.building)
+    role = device.role
+    pins = device.pins
     state_dir = options.state_dir
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -146,21 +193,21 @@ def build(options: EdgeOptions) -> EdgeRuntime:
         raise StateError(f"cannot create the state directory {state_dir}: {exc}") from exc
     outbox = Outbox(state_dir / OUTBOX_FILE, max_rows=options.outbox_max_rows)
     subscriptions = [device_topic(device.building, device.id, Family.COMMAND)]
-    if not isinstance(device, RoomSensorDevice):
+    if not isinstance(role, RoomSensorSettings):
         subscriptions += [
             building_topic(device.building, Family.ALLOWLIST_SNAPSHOT),
             building_topic(device.building, Family.ALLOWLIST_DELTA),
         ]
-    if isinstance(device, GateDevice):
+    if isinstance(role, GateSettings):
         # The building's other gates' decisions feed soft anti-passback (if the ACL allows).
         subscriptions.append(f"dorm/v1/{device.building}/dev/+/{Family.ACCESS.value}")
     link = MqttLink(
         device.id,
         device.building,
         BrokerAddress(
-            options.broker_override[0] if options.broker_override else device.broker.host,
-            options.broker_override[1] if options.broker_override else device.broker.port,
-            device.broker.tls,
+            options.broker_override[0] if options.broker_override else device.broker_host,
+            options.broker_override[1] if options.broker_override else device.broker_port,
+            device.broker_tls,
             options.mqtt_username,
             options.mqtt_password,
         ),
@@ -183,27 +230,27 @@ def build(options: EdgeOptions) -> EdgeRuntime:
     scanner: QrScanner | None = None
     agent: Agent
 
-    if isinstance(device, GateDevice):
-        pins = device.pins
+    if isinstance(role, GateSettings):
+        beam = pins.get("people_counter")
         hardware = DoorHardware(
-            relay=OutputDevice(pins.relay),
-            green_led=LED(pins.green_led),
-            red_led=LED(pins.red_led),
-            buzzer=Buzzer(pins.buzzer),
+            relay=OutputDevice(pins["relay"]),
+            green_led=LED(pins["green_led"]),
+            red_led=LED(pins["red_led"]),
+            buzzer=Buzzer(pins["buzzer"]),
             door_contact=DigitalInputDevice(
-                pins.door_contact, pull_up=True, bounce_time=INPUT_BOUNCE_S
+                pins["door_contact"], pull_up=True, bounce_time=INPUT_BOUNCE_S
             ),
-            exit_button=Button(pins.exit_button, bounce_time=INPUT_BOUNCE_S),
+            exit_button=Button(pins["exit_button"], bounce_time=INPUT_BOUNCE_S),
             beam=None
-            if pins.people_counter is None
-            else DigitalInputDevice(pins.people_counter, pull_up=True, bounce_time=INPUT_BOUNCE_S),
+            if beam is None
+            else DigitalInputDevice(beam, pull_up=True, bounce_time=INPUT_BOUNCE_S),
         )
-        direction = Direction(device.direction)
+        direction = Direction(role.direction)
         door = DoorController(
             hardware,
             scheduler,
             lambda _report: None,
-            timings=door_timings(device),
+            timings=door_timings(role),
             direction=direction,
         )
         store = AllowlistStore(device.building, state_dir)
@@ -214,32 +261,29 @@ def build(options: EdgeOptions) -> EdgeRuntime:
             door=door,
             store=store,
             card_key=load_card_key(options.card_key_path or state_dir / CARD_KEY_FILE),
-            tz=site.campus.tz,
-            curfew=building.curfew,
+            tz=ZoneInfo(device.timezone),
+            curfew=device.curfew,
             config_version=version,
             heartbeat_s=device.heartbeat_s,
         )
 
         def reload_gate() -> str:
-            fresh = load_device(options.device_path)
-            if not isinstance(fresh, GateDevice):
+            fresh = load_settings(options.device_path, options.site_path).role
+            if not isinstance(fresh, GateSettings):
                 raise ValueError("the device file no longer describes a gate")
             gate.set_door_timings(door_timings(fresh))
             return config_version(options.device_path)
 
         gate.reload_config = reload_gate
         agent = gate
-        readers.append(_card_reader(device.card_reader, options, gate.present_card))
+        readers.append(_card_reader(role.card_reader, options, gate.present_card))
         if options.camera:
-            scanner = _scanner(device, gate.present_qr)
-    elif isinstance(device, KioskDevice):
+            scanner = _scanner(role.camera, gate.present_qr)
+    elif isinstance(role, KioskSettings):
         store = AllowlistStore(device.building, state_dir)
         store.load()
         feedback = Feedback(
-            LED(device.pins.green_led),
-            LED(device.pins.red_led),
-            Buzzer(device.pins.buzzer),
-            scheduler,
+            LED(pins["green_led"]), LED(pins["red_led"]), Buzzer(pins["buzzer"]), scheduler
         )
         kiosk = KioskAgent(
             sink=sink,
@@ -252,9 +296,9 @@ def build(options: EdgeOptions) -> EdgeRuntime:
         )
         agent = kiosk
         if options.camera:
-            scanner = _scanner(device, kiosk.present_qr)
+            scanner = _scanner(role.camera, kiosk.present_qr)
     else:
-        agent = _room_sensor(device, sink, scheduler, version, options)
+        agent = _room_sensor(device, role, sink, scheduler, version, options)
     agent.downlink = downlink
     runner = AgentRunner(agent, link, scheduler)
     return EdgeRuntime(agent, link, outbox, scheduler, runner, readers, scanner)
@@ -276,28 +320,28 @@ def _downlink_verifier(path: Path | None, device_id: str) -> DownlinkVerifier | 
     return verifier
 
 
-def _card_reader(
-    config: EvdevReader | SerialReader | StdinReader, options: EdgeOptions, on_card: Any
-) -> Reader:
-    if options.stdin_cards or isinstance(config, StdinReader):
+def _card_reader(config: CardReaderSettings, options: EdgeOptions, on_card: Any) -> Reader:
+    if options.stdin_cards or config.kind == "stdin":
         return LineCardReader(sys.stdin.buffer, on_card, name="stdin")
-    if isinstance(config, SerialReader):
-        return open_serial_reader(config.port, config.baud, on_card)
-    return EvdevCardReader(config.device, on_card)
+    if config.path is None:
+        raise StateError(f"the {config.kind} card reader has no device path")
+    if config.kind == "serial":
+        return open_serial_reader(config.path, config.baud or 9600, on_card)
+    return EvdevCardReader(config.path, on_card)
 
 
-def _scanner(device: GateDevice | KioskDevice, on_text: Any) -> QrScanner:
+def _scanner(camera: CameraSettings, on_text: Any) -> QrScanner:
     # Imported here: OpenCV and numpy are ~30 MB of a card-only gate's memory.
     from edge.camera import OpenCvCamera, QrScanner
 
-    camera = device.camera
     return QrScanner(
         OpenCvCamera(camera.device, camera.width_px, camera.height_px, camera.fps), on_text
     )
 
 
 def _room_sensor(
-    device: RoomSensorDevice,
+    device: DeviceSettings,
+    role: RoomSensorSettings,
     sink: EventSink,
     scheduler: ThreadScheduler,
     version: str,
@@ -305,19 +349,19 @@ def _room_sensor(
 ) -> RoomSensorAgent:
     import serial
 
-    meter_config = device.power_meter
-    port = serial.Serial(port=meter_config.port, baudrate=meter_config.baud, timeout=0.5)
-    sensor = device.temperature
-    if not isinstance(sensor, Ds18b20):
-        raise StateError(f"temperature sensor {sensor.kind} is not supported yet (use ds18b20)")
+    if role.thermometer != "ds18b20":
+        raise StateError(
+            f"temperature sensor {role.thermometer} is not supported yet (use ds18b20)"
+        )
+    port = serial.Serial(port=role.meter_port, baudrate=role.meter_baud, timeout=0.5)
     return RoomSensorAgent(
-        room=device.room,
+        room=role.room,
         sink=sink,
         scheduler=scheduler,
-        occupancy=PirOccupancy(MotionSensor(device.pins.occupancy), scheduler),
-        smoke=DigitalInputDevice(device.pins.smoke, bounce_time=INPUT_BOUNCE_S),
-        meter=Pzem004tMeter(port, meter_config.address),
-        thermometer=Ds18b20Thermometer(sensor.address),
+        occupancy=PirOccupancy(MotionSensor(device.pins["occupancy"]), scheduler),
+        smoke=DigitalInputDevice(device.pins["smoke"], bounce_time=INPUT_BOUNCE_S),
+        meter=Pzem004tMeter(port, role.meter_address),
+        thermometer=Ds18b20Thermometer(role.thermometer_address),
         config_version=version,
         heartbeat_s=device.heartbeat_s,
         reload_config=lambda: config_version(options.device_path),

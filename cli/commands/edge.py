@@ -111,14 +111,13 @@ def options_from(args: argparse.Namespace) -> EdgeOptions:
 
 def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Run the agent until SIGTERM/SIGINT (or ``stop`` is set); the exit code."""
-    from edge.errors import EdgeError
+    from edge.errors import ConfigurationError, EdgeError
     from edge.runtime import build
-    from siteconfig import ConfigError
     from transport.outbox import OutboxError
 
     try:
         runtime = build(options_from(args))
-    except ConfigError as exc:
+    except ConfigurationError as exc:
         print(f"dorm edge: invalid configuration:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
     except (EdgeError, OutboxError, OSError) as exc:

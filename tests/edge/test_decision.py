@@ -10,6 +10,7 @@ import pytest
 
 from edge.allowlist import AllowlistIndex
 from edge.decision import CardCredential, Policy, QrCredential, decide, in_window
+from edge.settings_from_config import curfew_rule
 from protocol.cardhash import card_hash, card_ref
 from protocol.keys import token_key
 from protocol.messages import (
@@ -27,7 +28,7 @@ from tests.edge.helpers import CARD_KEY, card_number, entry, person_id, snapshot
 
 TZ = ZoneInfo("Asia/Shanghai")
 SITE = Path(__file__).resolve().parents[2] / "firmware-config" / "site.yaml"
-CURFEW = load_site(SITE).building("b1").curfew  # 23:30, Fri/Sat 00:30, ends 06:00
+CURFEW = curfew_rule(load_site(SITE).building("b1").curfew)  # 23:30, Fri/Sat 00:30, ends 06:00
 MONDAY_NOON = datetime(2026, 3, 2, 12, 0, tzinfo=TZ)
 
 
