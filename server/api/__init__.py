@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from server.api.routes import (
     buildings,
     charts,
+    dashboard,
     devices,
     duty,
     events,
@@ -29,6 +30,7 @@ for module in (
     duty,
     reports,
     operations,
+    dashboard,
 ):
     api_router.include_router(module.router)
 
