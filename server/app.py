@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from server.api import api_router
+from server.dashboard import mount_dashboard
 from server.runtime import start_runtime
 from server.settings import Settings
 
@@ -34,4 +35,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(api_router)
+    mount_dashboard(app)
     return app
