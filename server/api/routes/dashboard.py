@@ -7,6 +7,7 @@ for administrators (the only role the people API serves them to).
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Final
@@ -394,5 +395,9 @@ def duty_today(
 def my_qr_svg(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> QrSvgOut:
     """The signed-in user's dynamic QR code as SVG (same token and rules as ``GET /me/qr``)."""
     qr = my_qr(session, user, runtime)
-    svg = segno.make_qr(qr.token, error="m").svg_inline(scale=4, border=4, omitsize=True)
-    return QrSvgOut(svg=svg, kid=qr.kid, valid_until=qr.valid_until)
+    svg = io.BytesIO()
+    # A white background: a phone in dark mode must still show dark modules on light.
+    segno.make_qr(qr.token, error="m").save(
+        svg, kind="svg", xmldecl=False, scale=4, border=4, omitsize=True, light="#fff"
+    )
+    return QrSvgOut(svg=svg.getvalue().decode(), kid=qr.kid, valid_until=qr.valid_until)

@@ -60,11 +60,28 @@ export function emptyNote(key) {
   return h("p", { class: "empty", text: t(key) });
 }
 
-/** Run `fn` now and every `ms` until `signal` aborts. */
-export function every(ms, signal, fn) {
-  fn();
-  const timer = setInterval(() => {
-    if (!signal.aborted) fn();
-  }, ms);
+/**
+ * Run async `fn` now and every `ms` until `signal` aborts. A failure is shown in
+ * `problem` (an element) and retried at the next tick; leaving the page is not a failure.
+ */
+export function every(ms, signal, fn, problem) {
+  const run = async () => {
+    if (signal.aborted) return;
+    try {
+      await fn();
+      if (problem) problem.textContent = "";
+    } catch (error) {
+      if (signal.aborted) return;
+      console.error(error);
+      if (problem) problem.textContent = t("app.loadFailed", { reason: error.message });
+    }
+  };
+  run();
+  const timer = setInterval(run, ms);
   signal.addEventListener("abort", () => clearInterval(timer));
+}
+
+/** An element for a page's load errors (role=alert). */
+export function problemLine() {
+  return h("p", { class: "error", role: "alert" });
 }

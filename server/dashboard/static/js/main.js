@@ -40,27 +40,24 @@ function currentRoute() {
   return { id, args: rest.map(decodeURIComponent) };
 }
 
+let navKey = "";
+
 function renderNav() {
+  // Rebuilt only when the viewer or the language changes, so focus stays on a link.
   const route = currentRoute();
-  replace(
-    nav,
-    h(
-      "ul",
-      {},
-      allowedPages().map((p) =>
-        h(
-          "li",
-          {},
-          h("a", {
-            href: `#/${p.id}`,
-            id: `nav-${p.id}`,
-            "aria-current": route.id === p.id ? "page" : null,
-            text: t(`nav.${p.id}`),
-          }),
-        ),
-      ),
-    ),
-  );
+  const pages = allowedPages();
+  const key = `${user ? user.id : ""}|${document.documentElement.lang}|${pages.map((p) => p.id).join()}`;
+  if (key !== navKey) {
+    navKey = key;
+    replace(
+      nav,
+      h("ul", {}, pages.map((p) => h("li", {}, h("a", { href: `#/${p.id}`, id: `nav-${p.id}`, text: t(`nav.${p.id}`) })))),
+    );
+  }
+  for (const link of nav.querySelectorAll("a")) {
+    if (link.id === `nav-${route.id}`) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
   const who = document.getElementById("whoami");
   who.textContent = user ? t("app.signedInAs", { role: t(`role.${user.role}`) }) : "";
   document.getElementById("logout").hidden = !user;

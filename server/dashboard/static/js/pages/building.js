@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { h, labelledSelect, replace } from "../dom.js";
 import { fmtHour, fmtShort, fmtTime, t, tid } from "../i18n.js";
-import { emptyNote, every, scopedBuildings } from "../common.js";
+import { emptyNote, every, problemLine, scopedBuildings } from "../common.js";
 import { legend, lineChart } from "../charts.js";
 
 //: Shown as "hot" from this temperature on (the alert rules decide alerts; this is display only).
@@ -68,6 +68,7 @@ export async function render(root, { args, signal }) {
   const grid = h("div", { id: "floors", class: "floors" });
   const detail = h("section", { id: "room-detail", class: "card detail", hidden: true, "aria-live": "polite" });
   const stamp = h("span", { class: "as-of", role: "status" });
+  const problem = problemLine();
   const modeGroup = h(
     "fieldset",
     { class: "mode" },
@@ -85,6 +86,7 @@ export async function render(root, { args, signal }) {
       labelledSelect("building-select", t("common.building"), buildings.map((b) => [b.id, b.name]), current.id,
         (v) => { location.hash = `#/building/${encodeURIComponent(v)}`; }),
       stamp),
+    problem,
     modeGroup,
     h("p", { class: "hint", text: t(`building.legend.${mode}`) }),
     grid,
@@ -143,5 +145,5 @@ export async function render(root, { args, signal }) {
     draw();
     stamp.textContent = t("common.asOf", { time: fmtTime(new Date()) });
     grid.dataset.loaded = "true";
-  });
+  }, problem);
 }

@@ -3,12 +3,13 @@
 import { api } from "../api.js";
 import { h, labelledSelect, replace } from "../dom.js";
 import { fmtDateTime, t, tid } from "../i18n.js";
-import { deviceStatusBadge, emptyNote, every, table } from "../common.js";
+import { deviceStatusBadge, emptyNote, every, problemLine, table } from "../common.js";
 
 export async function render(root, { signal }) {
   let filter = "";
   let devices = [];
   const body = h("section", { id: "devices", class: "card" });
+  const problem = problemLine();
   replace(
     root,
     h("div", { class: "page-head" },
@@ -16,6 +17,7 @@ export async function render(root, { signal }) {
       labelledSelect("device-status", t("devices.filter"),
         [["", t("common.all")], ...["online", "offline", "unknown"].map((s) => [s, tid("deviceStatus", s)])], "",
         (v) => { filter = v; draw(); })),
+    problem,
     body,
   );
   function draw() {
@@ -33,5 +35,5 @@ export async function render(root, { signal }) {
   every(15000, signal, async () => {
     devices = await api("/devices", { signal });
     draw();
-  });
+  }, problem);
 }

@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { h, replace } from "../dom.js";
 import { fmtShort, fmtTime, localMidnight, t, tid } from "../i18n.js";
-import { emptyNote, every, table } from "../common.js";
+import { emptyNote, every, problemLine, table } from "../common.js";
 
 const STATE_ICON = { upcoming: "…", due: "⏳", on_time: "✓", late: "⚠", missed: "✗" };
 const MIN_VISITS = 10;
@@ -11,7 +11,8 @@ const MIN_VISITS = 10;
 export async function render(root, { signal }) {
   const roster = h("section", { id: "roster", class: "card" });
   const checks = h("section", { id: "checks", class: "card" });
-  replace(root, h("div", { class: "page-head" }, h("h2", { text: t("nav.duty") })), roster, checks);
+  const problem = problemLine();
+  replace(root, h("div", { class: "page-head" }, h("h2", { text: t("nav.duty") })), problem, roster, checks);
   every(30000, signal, async () => {
     const [shifts, rows] = await Promise.all([
       api("/dashboard/duty", { signal }),
@@ -34,5 +35,5 @@ export async function render(root, { signal }) {
     replace(checks, rows.length === 0 ? [h("h3", { text: t("duty.checks") }), emptyNote("duty.noChecks")] :
       table(t("duty.checks"), [t("common.time"), t("common.building"), t("duty.person"), t("duty.action"), t("duty.room")],
         rows.map((c) => [fmtTime(c.ts), c.building_id, c.person_id, tid("dutyAction", c.action), c.room_id || "—"])));
-  });
+  }, problem);
 }

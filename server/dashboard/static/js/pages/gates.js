@@ -3,7 +3,7 @@
 import { api, ApiError } from "../api.js";
 import { h, labelledSelect, replace } from "../dom.js";
 import { fmtDay, fmtHour, fmtTime, localMidnight, t, tid } from "../i18n.js";
-import { deviceStatusBadge, emptyNote, every, scopedBuildings, table } from "../common.js";
+import { deviceStatusBadge, emptyNote, every, problemLine, scopedBuildings, table } from "../common.js";
 import { barChart, legend, lineChart } from "../charts.js";
 
 const ACTIONS = ["unlock", "lock", "lockdown", "fire_release"];
@@ -34,12 +34,14 @@ export async function render(root, { user, args, signal }) {
   const week = h("section", { id: "chart-week", class: "card" });
   const decisions = h("section", { id: "decisions", class: "card" });
   const commands = h("section", { id: "commands", class: "card", hidden: !mayCommand });
+  const problem = problemLine();
   replace(
     root,
     h("div", { class: "page-head" },
       h("h2", { text: `${t("nav.gates")}: ${current.name}` }),
       labelledSelect("gates-building", t("common.building"), buildings.map((b) => [b.id, b.name]), current.id,
         (v) => { location.hash = `#/gates/${encodeURIComponent(v)}`; })),
+    problem,
     commands,
     today,
     week,
@@ -178,5 +180,5 @@ export async function render(root, { user, args, signal }) {
   every(30000, signal, async () => {
     await Promise.all([drawCharts(), drawDecisions()]);
     root.dataset.loaded = "true";
-  });
+  }, problem);
 }

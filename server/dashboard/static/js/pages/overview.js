@@ -3,7 +3,7 @@
 import { api, allPages } from "../api.js";
 import { h, replace } from "../dom.js";
 import { fmtTime, t, tid } from "../i18n.js";
-import { SEVERITIES, SEVERITY_ICON, deviceStatusBadge, every } from "../common.js";
+import { SEVERITIES, SEVERITY_ICON, deviceStatusBadge, every, problemLine } from "../common.js";
 
 async function alertCounts() {
   // Open alerts by building and severity, from the alerts API; null when it cannot be read.
@@ -60,7 +60,8 @@ function card(b, counts) {
 export async function render(root, { signal }) {
   const stamp = h("span", { class: "as-of", role: "status" });
   const grid = h("div", { id: "overview-grid", class: "grid" });
-  replace(root, h("div", { class: "page-head" }, h("h2", { text: t("nav.overview") }), stamp), grid);
+  const problem = problemLine();
+  replace(root, h("div", { class: "page-head" }, h("h2", { text: t("nav.overview") }), stamp), problem, grid);
   every(15000, signal, async () => {
     const [data, counts] = await Promise.all([api("/dashboard/overview", { signal }), alertCounts()]);
     if (signal.aborted) return;
@@ -68,5 +69,5 @@ export async function render(root, { signal }) {
     if (data.buildings.length === 0) grid.append(h("p", { class: "empty", text: t("common.noBuildings") }));
     stamp.textContent = t("common.asOf", { time: fmtTime(data.as_of) });
     grid.dataset.loaded = "true";
-  });
+  }, problem);
 }
