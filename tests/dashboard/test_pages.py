@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
@@ -189,7 +190,9 @@ def test_student_sees_only_own_history_and_a_qr_code_the_gate_accepts(
     screenshot(page, "me-student")
     # What the phone shows decodes to a token a gate verifies with the public key only.
     png = np.frombuffer(page.locator("#qr").screenshot(), dtype=np.uint8)
-    [text] = decode_frame(cv2.imdecode(png, cv2.IMREAD_GRAYSCALE))
+    image = cv2.imdecode(png, cv2.IMREAD_GRAYSCALE)
+    assert image is not None
+    [text] = decode_frame(np.asarray(image, dtype=np.uint8))
     claims = verify_token(text, load_public_keys(campus.server.workdir / "keys"), datetime.now(UTC))
     assert claims.subject == "p-s0001"
     # The code is replaced before it expires.
@@ -222,7 +225,7 @@ def test_language_switch_translates_pages_and_rule_ids(page: Page, campus: Campu
     beat = datetime.now(UTC)
     expect(last_seen).not_to_have_text("—")
     shown = last_seen.inner_text()
-    local = beat.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    local = beat.astimezone(ZoneInfo("Asia/Shanghai"))
     assert local.strftime("%m/%d/%Y") in shown or local.strftime("%Y") in shown
     page.select_option("#lang", "zh-CN")
     expect(page.locator("#nav-devices")).to_have_text("设备")
