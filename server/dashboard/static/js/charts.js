@@ -69,6 +69,13 @@ export function lineChart({ title, labels, series, limit, width = 720, height = 
     const line = svg("polyline", { points, class: `line ${s.cls}`, fill: "none" });
     line.append(svg("title", {}, s.name));
     root.append(line);
+    // A dot per value, so a single reading is visible too.
+    s.values.forEach((v, i) => {
+      if (v === null) return;
+      const dot = svg("circle", { cx: x(i), cy: y(v), r: 2.5, class: `dot ${s.cls}` });
+      dot.append(svg("title", {}, `${labels[i]} ${s.name}: ${v}`));
+      root.append(dot);
+    });
   }
   labels.forEach((label, i) => {
     if (i % labelEvery === 0) root.append(svg("text", { x: x(i), y: height - 10, "text-anchor": "middle", class: "axis" }, label));

@@ -5,7 +5,8 @@ import { h } from "./dom.js";
 import { t, tid } from "./i18n.js";
 
 export const SEVERITIES = ["critical", "major", "warning", "info"];
-export const SEVERITY_ICON = { critical: "⛔", major: "▲", warning: "!", info: "ℹ" };
+// Plain symbols every font has (no emoji font on many kiosks and servers).
+export const SEVERITY_ICON = { critical: "✖", major: "▲", warning: "!", info: "i" };
 export const RULES = [
   "door_forced", "door_held_open", "door_not_used", "tailgating", "denied_burst_gate",
   "denied_burst_credential", "qr_replay", "anti_passback", "late_return", "not_returned",

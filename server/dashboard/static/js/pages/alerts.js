@@ -2,7 +2,7 @@
 
 import { api, allPages, ApiError } from "../api.js";
 import { h, labelledSelect, replace } from "../dom.js";
-import { fmtDateTime, fmtTime, t, tid } from "../i18n.js";
+import { currentLang, fmtDateTime, fmtTime, t, tid } from "../i18n.js";
 import { stream } from "../sse.js";
 import { RULES, SEVERITIES, scopedBuildings, severityBadge } from "../common.js";
 
@@ -76,7 +76,7 @@ export async function render(root, { user, signal }) {
       { class: "alert-meta" },
       severityBadge(a.severity),
       h("span", { class: "level", text: `${t("alerts.level")}: ${levelText(a)}` }),
-      a.delayed ? h("span", { class: "badge delayed", text: `⏱ ${t("alerts.delayed")}` }) : null,
+      a.delayed ? h("span", { class: "badge delayed", text: `◷ ${t("alerts.delayed")}` }) : null,
       h("span", { class: "badge status-" + a.status, text: tid("alertStatus", a.status) }),
       h("span", { class: "times", text: t("alerts.counts", { count: a.count, last: fmtTime(a.last_seen) }) }),
       a.assignee ? h("span", { text: t("alerts.assignee", { who: a.assignee }) }) : null,
@@ -103,7 +103,8 @@ export async function render(root, { user, signal }) {
         "aria-label": `${tid("severity", a.severity)} ${tid("rule", a.rule)} ${place(a)} ${tid("alertStatus", a.status)}`,
       },
       h("div", { class: "alert-line" }, title, h("span", { class: "place", text: place(a) })),
-      h("div", { class: "message", text: a.message }),
+      // The English one-liner only in English; the subject (ids, no names) in every language.
+      h("div", { class: "message", text: currentLang() === "en" ? `${a.message} (${a.subject})` : a.subject }),
       meta,
       actions,
     );
@@ -160,7 +161,7 @@ export async function render(root, { user, signal }) {
       replace(
         detail,
         h("h3", { id: "detail-title", text: `${tid("rule", a.rule)} — ${place(a)}` }),
-        h("p", { text: a.message }),
+        h("p", { text: currentLang() === "en" ? a.message : a.subject }),
         h("dl", {},
           h("dt", { text: t("alerts.firstSeen") }), h("dd", { text: fmtDateTime(a.first_seen) }),
           h("dt", { text: t("alerts.lastSeen") }), h("dd", { text: fmtDateTime(a.last_seen) }),
@@ -227,7 +228,7 @@ export async function render(root, { user, signal }) {
 
   function cue(a) {
     const banner = document.getElementById("cue");
-    banner.textContent = `⛔ ${t("alerts.newCritical")}: ${tid("rule", a.rule)} — ${place(a)}`;
+    banner.textContent = `⚠ ${t("alerts.newCritical")}: ${tid("rule", a.rule)} — ${place(a)}`;
     banner.hidden = false;
     banner.classList.remove("flash");
     void banner.offsetWidth; // restart the animation

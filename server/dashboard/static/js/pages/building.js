@@ -28,10 +28,10 @@ function powerClass(room) {
 function roomCell(room, mode, onOpen) {
   const hot = room.temperature_c !== null && room.temperature_c >= HOT_C;
   const states = [];
-  if (room.smoke) states.push(h("span", { class: "flag smoke", text: `🔥 ${t("building.smoke")}` }));
-  if (hot) states.push(h("span", { class: "flag hot", text: `🌡 ${t("building.hot")}` }));
+  if (room.smoke) states.push(h("span", { class: "flag smoke", text: `⚠ ${t("building.smoke")}` }));
+  if (hot) states.push(h("span", { class: "flag hot", text: `⚠ ${t("building.hot")}` }));
   if (room.power_w !== null && room.power_w > room.max_power_w) {
-    states.push(h("span", { class: "flag over", text: `⚡ ${t("building.overPower")}` }));
+    states.push(h("span", { class: "flag over", text: `⚠ ${t("building.overPower")}` }));
   }
   const cls = mode === "power" ? powerClass(room) : occupancyClass(room);
   const occupancy = room.occupancy === null ? "—" : `${room.occupancy}/${room.capacity}`;
@@ -49,9 +49,9 @@ function roomCell(room, mode, onOpen) {
     },
     h("span", { class: "room-number", text: room.number }),
     h("span", { class: "room-kind", text: tid("roomKind", room.kind) }),
-    h("span", { text: `👤 ${occupancy}` }),
-    h("span", { text: `⚡ ${power}` }),
-    h("span", { text: `🌡 ${temp}` }),
+    h("span", { text: `${t("building.people")} ${occupancy}` }),
+    h("span", { text: `${t("building.power")} ${power}` }),
+    h("span", { text: `${t("building.temp")} ${temp}` }),
     states,
   );
 }

@@ -5,7 +5,7 @@ import { h, replace } from "../dom.js";
 import { fmtShort, fmtTime, localMidnight, t, tid } from "../i18n.js";
 import { emptyNote, every, problemLine, table } from "../common.js";
 
-const STATE_ICON = { upcoming: "…", due: "⏳", on_time: "✓", late: "⚠", missed: "✗" };
+const STATE_ICON = { upcoming: "…", due: "◷", on_time: "✓", late: "⚠", missed: "✖" };
 const MIN_VISITS = 10;
 
 export async function render(root, { signal }) {
