@@ -19,7 +19,7 @@ from typing import Final
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from devservices import MosquittoBroker
 from devservices.errors import DevServiceError
@@ -48,8 +48,9 @@ from tests.dashboard.harness import (
 
 SCREENSHOT_DIR: Final = REPO / "var" / "screenshots" / "dashboard"
 CHROMIUM_FALLBACKS: Final = (Path("/usr/bin/chromium"), Path("/usr/lib/chromium/chromium"))
-#: How long the browser waits for something to appear (ms).
+#: How long the browser waits for something to appear (ms); generous for a loaded machine.
 UI_TIMEOUT_MS: Final = 10_000
+expect.set_options(timeout=UI_TIMEOUT_MS)
 
 
 @dataclass

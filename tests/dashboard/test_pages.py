@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import cv2
 import numpy as np
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from devservices.mqttprobe import MqttProbe
 from edge.qr import decode_frame
@@ -30,6 +30,23 @@ NAV = {
     "security": ["alerts", "overview", "building", "gates", "devices", "me"],
     "admin": ["alerts", "overview", "building", "gates", "duty", "devices"],
 }
+
+
+#: What shows that a page has loaded its data.
+READY = {
+    "alerts": "#alert-list",
+    "overview": "#overview-grid[data-loaded]",
+    "building": "#floors[data-loaded]",
+    "gates": "main[data-loaded]",
+    "duty": "#roster table, #roster .empty",
+    "devices": "#device-table",
+    "me": "#qr svg, #qr .error",
+}
+
+
+def open_page(page: Page, campus: Campus, target: str) -> None:
+    page.goto(f"{campus.url}/#/{target}")
+    page.wait_for_selector(READY[target.split("/")[0]])
 
 
 def nav_ids(page: Page) -> list[str]:
@@ -58,9 +75,8 @@ def test_each_role_sees_only_its_pages(page: Page, campus: Campus, role: str) ->
     sign_in(page, campus, role)
     assert nav_ids(page) == NAV[role]
     for target in NAV[role]:
-        page.goto(f"{campus.url}/#/{target}")
+        open_page(page, campus, target)
         expect(page.locator(f"#nav-{target}")).to_have_attribute("aria-current", "page")
-        page.wait_for_load_state("networkidle")
         assert unlabelled_controls(page) == [], (role, target)
     # A page the role may not open sends it back to its first page.
     forbidden = "duty" if role == "security" else "devices" if role == "student" else "me"
@@ -253,8 +269,7 @@ def test_counselor_phone_layout_has_no_sideways_scrolling(page: Page, campus: Ca
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, campus, "counselor")
     for target in ("me", "alerts", "overview"):
-        page.goto(f"{campus.url}/#/{target}")
-        page.wait_for_load_state("networkidle")
+        open_page(page, campus, target)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (target, overflow)
         screenshot(page, f"phone-counselor-{target}")
@@ -274,3 +289,45 @@ def test_keyboard_alone_signs_in_and_navigates(page: Page, campus: Campus) -> No
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")
     expect(page.locator("#nav-gates")).to_have_attribute("aria-current", "page")
+
+
+#: What the security-headers middleware is expected to send (or stricter).
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def test_every_page_runs_under_a_strict_content_security_policy(page: Page, campus: Campus) -> None:
+    def with_csp(route: Route) -> None:
+        if route.request.resource_type != "document":
+            route.continue_()
+            return
+        response = route.fetch()
+        route.fulfill(
+            response=response,
+            headers={**response.headers, "content-security-policy": STRICT_CSP},
+        )
+
+    page.route("**/*", with_csp)
+    page.add_init_script(
+        "window.__csp = []; document.addEventListener('securitypolicyviolation',"
+        " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    sign_in(page, campus, "security")
+    for target in ("alerts", "overview", "building/b1", "gates/b1", "devices", "me"):
+        open_page(page, campus, target)
+    page.goto(f"{campus.url}/#/building/b1")
+    page.locator('[data-room="b1-r101"]').click()
+    expect(page.locator("#room-detail svg.chart")).to_have_count(2)
+    page.goto(f"{campus.url}/#/me")
+    expect(page.locator("#qr svg")).to_have_count(1)
+    assert page.evaluate("window.__csp") == []
+    # The policy is really in force: an inline script is refused and reported.
+    ran = page.evaluate(
+        """() => { const s = document.createElement('script');
+                   s.textContent = 'window.__inlineRan = true'; document.head.append(s);
+                   return window.__inlineRan === true; }"""
+    )
+    assert ran is False
+    page.wait_for_function("window.__csp.length === 1")

@@ -1,4 +1,4 @@
-// Building DOM without innerHTML or inline handlers (CSP: script-src 'self').
+// Building DOM from elements and text nodes only, no HTML strings or inline handlers (CSP).
 
 /**
  * h("button", {class: "x", onclick: fn, "aria-label": "..."}, "text", child)

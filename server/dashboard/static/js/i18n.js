@@ -42,7 +42,7 @@ export function campusTimeZone() {
   return timeZone;
 }
 
-/** t("alerts.count", {n: 3}) → the message with {n} replaced; the key if none. */
+/** t("alerts.total", {n: 3}) → the message with {n} replaced; the key if none. */
 export function t(key, params = {}) {
   const text = messages[key] ?? fallback[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
