@@ -1,7 +1,7 @@
 // Server-sent events read with fetch() streaming (not EventSource): the bearer
 // token goes in a header, never in the URL, and no cookie is needed.
 
-import { API, authHeaders } from "./api.js";
+import { API, authHeaders, setToken } from "./api.js";
 
 /** Parse one SSE block ("event: x\ndata: ...") into {event, data} or null for comments. */
 export function parseBlock(block) {
@@ -33,6 +33,12 @@ export async function stream(path, { onEvent, onState, onOpen, signal }) {
         signal,
         cache: "no-store",
       });
+      if (response.status === 401) {
+        // The token expired or was revoked: sign out instead of retrying forever.
+        setToken(null);
+        window.dispatchEvent(new Event("dorm:logout"));
+        break;
+      }
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       if (onOpen) await onOpen();
       onState("open");
