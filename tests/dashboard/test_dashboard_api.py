@@ -209,3 +209,15 @@ def test_qr_svg_is_a_standalone_svg_document_for_own_person_only(api: SeededApi)
     )
     campus = api.client.get("/api/v1/dashboard/campus", headers=api.headers("student")).json()
     assert campus["timezone"] == "Asia/Shanghai"
+
+
+def test_the_dashboard_is_served_at_the_root_beside_the_api_and_its_docs(api: SeededApi) -> None:
+    index = api.client.get("/")
+    assert index.status_code == 200
+    assert index.headers["content-type"].startswith("text/html")
+    assert '<script type="module" src="/js/main.js"></script>' in index.text
+    assert api.client.get("/js/pages/alerts.js").status_code == 200
+    assert api.client.get("/docs").status_code == 200
+    assert "/api/v1/dashboard/overview" in api.client.get("/openapi.json").json()["paths"]
+    assert api.client.get("/api/v1/buildings", headers=api.headers("security")).status_code == 200
+    assert api.client.get("/no-such-file.js").status_code == 404
