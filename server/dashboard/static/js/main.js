@@ -70,7 +70,10 @@ function stopPage() {
   leavePage = null;
 }
 
+let routeSeq = 0;
+
 async function route() {
+  const seq = ++routeSeq; // a later route() supersedes this one after any await
   stopPage();
   if (!token()) {
     user = null;
@@ -84,6 +87,7 @@ async function route() {
       const campus = await api("/dashboard/campus").catch(() => null);
       if (campus) setTimeZone(campus.timezone);
     } catch (error) {
+      if (seq !== routeSeq) return;
       setToken(null);
       user = null;
       renderNav();
@@ -91,6 +95,7 @@ async function route() {
       return;
     }
   }
+  if (seq !== routeSeq) return;
   const pages = allowedPages();
   const { id, args } = currentRoute();
   const entry = pages.find((p) => p.id === id);
@@ -103,12 +108,21 @@ async function route() {
     location.replace(`#/${pages[0].id}`);
     return;
   }
-  pageController = new AbortController();
+  // Routes can overlap (a hash change while a page still loads): each one only
+  // touches the page while its own controller is live.
+  stopPage();
+  const controller = new AbortController();
+  pageController = controller;
   replace(main);
   try {
-    leavePage = (await entry.page.render(main, { user, args, signal: pageController.signal })) || null;
+    const leave = (await entry.page.render(main, { user, args, signal: controller.signal })) || null;
+    if (controller.signal.aborted) {
+      if (leave) leave();
+    } else {
+      leavePage = leave;
+    }
   } catch (error) {
-    if (pageController && pageController.signal.aborted) return;
+    if (controller.signal.aborted) return;
     replace(main, h("p", { class: "error", role: "alert", text: t("app.loadFailed", { reason: error.message }) }));
   }
 }
