@@ -13,6 +13,7 @@ from server.api import api_router
 from server.api.login_throttle import LoginThrottle
 from server.api.middleware import SecurityHeadersMiddleware
 from server.audit.middleware import AuditMiddleware
+from server.dashboard import mount_dashboard
 from server.retention import RetentionPolicy, RetentionWorker
 from server.runtime import start_runtime
 from server.settings import Settings
@@ -62,4 +63,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, runs first: the headers go on every response, audited ones included.
     app.add_middleware(AuditMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    mount_dashboard(app)
     return app

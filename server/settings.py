@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     downlink_key_file: Path | None = None
     downlink_key_id: str = Field(default="server", pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
 
-    #: Login attempts per client address per ``login_window_s`` (then 429).
+    #: Failed login attempts per client address per ``login_window_s`` (then 429).
     login_attempts_per_window: int = Field(default=10, ge=1)
     #: Failed passwords for one user name within ``login_window_s`` before a lockout.
     login_max_failures: int = Field(default=5, ge=1)

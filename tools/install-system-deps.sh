@@ -4,12 +4,13 @@
 #   libzbar0         - QR decoding (pyzbar); OpenCV is the fallback without it
 #   postgresql       - initdb/pg_ctl for the throwaway test cluster
 #   victoria-metrics - accepts InfluxDB's /api/v2/write for the time-series tests
+#   chromium, chromium-driver - the headless browser of the dashboard tests (Playwright)
 # Usage: tools/install-system-deps.sh [package...]   (default: all of the above)
 set -euo pipefail
 
 packages=("$@")
 if [ ${#packages[@]} -eq 0 ]; then
-  packages=(mosquitto libzbar0 postgresql victoria-metrics)
+  packages=(mosquitto libzbar0 postgresql victoria-metrics chromium chromium-driver)
 fi
 
 missing=()

@@ -6,6 +6,7 @@ from server.api.routes import (
     audit,
     buildings,
     charts,
+    dashboard,
     devices,
     duty,
     events,
@@ -33,6 +34,7 @@ for module in (
     operations,
     audit,
     privacy,
+    dashboard,
 ):
     api_router.include_router(module.router)
 

@@ -1,7 +1,9 @@
 """Brute-force protection of the login: a rate limit per client and a lockout per account.
 
-- Per client address: at most ``attempts_per_window`` login attempts per
-  ``window_s`` (sliding window); more are answered 429 with ``Retry-After``.
+- Per client address: after ``attempts_per_window`` *failed* attempts within
+  ``window_s`` (sliding window), further attempts are answered 429 with
+  ``Retry-After``. Successful sign-ins are not counted, so a security office
+  whose staff share one address (NAT) is never throttled for signing in.
 - Per user name: after ``max_failures`` consecutive failed passwords within
   ``window_s`` the name is locked for ``lockout_s``; while locked, even the
   right password is refused (429), so guessing gains nothing. A success
@@ -55,28 +57,31 @@ class LoginThrottle:
             times.popleft()
 
     def check(self, client: str, username: str) -> float | None:
-        """Count one attempt; the seconds to wait if it must be refused, else None."""
+        """Before an attempt: the seconds to wait if it must be refused, else None."""
         now = self._clock()
         with self._lock:
             failures = self._failures.get(username)
             if failures is not None and failures.locked_until > now:
                 self.throttled += 1
                 return failures.locked_until - now
+            attempts = self._attempts.get(client)
+            if attempts is not None:
+                self._trim(attempts, now)
+                if len(attempts) >= self.attempts_per_window:
+                    self.throttled += 1
+                    return self.window_s - (now - attempts[0])
+        return None
+
+    def failed(self, client: str, username: str) -> bool:
+        """Record a failed attempt; True if this failure locked the user name."""
+        now = self._clock()
+        with self._lock:
             attempts = self._attempts.setdefault(client, deque())
             self._attempts.move_to_end(client)
             self._trim(attempts, now)
-            if len(attempts) >= self.attempts_per_window:
-                self.throttled += 1
-                return self.window_s - (now - attempts[0])
             attempts.append(now)
             while len(self._attempts) > self.max_tracked:
                 self._attempts.popitem(last=False)
-        return None
-
-    def failed(self, username: str) -> bool:
-        """Record a failed password; True if this failure locked the user name."""
-        now = self._clock()
-        with self._lock:
             failures = self._failures.setdefault(username, _Failures())
             self._failures.move_to_end(username)
             self._trim(failures.times, now)

@@ -37,9 +37,16 @@ def test_brute_force_on_one_account_locks_it(api: SeededApi) -> None:
 def test_a_stream_of_attempts_from_one_client_is_rate_limited(api: SeededApi) -> None:
     users = list(USERS)
     codes = [_login(api, users[i % len(users)], f"wrong-{i}") for i in range(12)]
-    # 10 attempts a minute per client; spread over accounts so no lockout kicks in.
+    # 10 failed attempts a minute per client; spread over accounts so no lockout kicks in.
     assert codes[:10] == [400] * 10
     assert codes[10:] == [429, 429]
+
+
+def test_successful_sign_ins_from_one_address_are_not_throttled(api: SeededApi) -> None:
+    """A security office behind one NAT address signs in all day."""
+    user = next(iter(USERS))
+    codes = [_login(api, user, PASSWORD) for _ in range(15)]
+    assert codes == [200] * 15
 
 
 def test_the_throttle_forgets_after_its_windows() -> None:
@@ -48,26 +55,27 @@ def test_the_throttle_forgets_after_its_windows() -> None:
         attempts_per_window=3, max_failures=2, window_s=60, lockout_s=300, clock=lambda: now[0]
     )
     assert throttle.check("10.0.0.1", "alice") is None
-    assert not throttle.failed("alice")
+    assert not throttle.failed("10.0.0.1", "alice")
     assert throttle.check("10.0.0.1", "alice") is None
-    assert throttle.failed("alice")  # second failure within the window: locked
+    assert throttle.failed("10.0.0.1", "alice")  # second failure within the window: locked
     wait = throttle.check("10.0.0.2", "alice")
     assert wait == pytest.approx(300)
     now[0] = 299.0
     assert throttle.check("10.0.0.2", "alice") == pytest.approx(1)
     now[0] = 301.0
     assert throttle.check("10.0.0.2", "alice") is None
-    # Per-client window.
-    for _ in range(2):
-        assert throttle.check("10.0.0.3", "bob") is None
-    assert throttle.check("10.0.0.3", "carol") is None
-    assert throttle.check("10.0.0.3", "dave") is not None
+    # Per-client window of failures (three, over different accounts).
+    for name in ("bob", "carol", "dave"):
+        assert throttle.check("10.0.0.3", name) is None
+        assert not throttle.failed("10.0.0.3", name)
+    assert throttle.check("10.0.0.3", "erin") is not None
+    assert throttle.check("10.0.0.4", "erin") is None  # another address is not affected
     now[0] = 400.0
     assert throttle.check("10.0.0.3", "dave") is None
     # Spaced-out failures never lock.
     for i in range(5):
         now[0] = 1000.0 + i * 61
-        assert not throttle.failed("erin")
+        assert not throttle.failed(f"10.1.0.{i}", "erin")
 
 
 @pytest.mark.parametrize(

@@ -131,6 +131,27 @@ MATRIX: Final[dict[tuple[str, str], tuple[frozenset[str], str, dict[str, Any] | 
         "/api/v1/privacy/people/p-s0004/erase",
         None,
     ),
+    # The dashboard's read-only aggregates (server/api/routes/dashboard.py).
+    ("GET", "/api/v1/dashboard/campus"): (ALL, "/api/v1/dashboard/campus", None),
+    ("GET", "/api/v1/dashboard/overview"): (STAFF, "/api/v1/dashboard/overview", None),
+    ("GET", "/api/v1/dashboard/buildings/{building_id}/rooms"): (
+        STAFF,
+        "/api/v1/dashboard/buildings/b1/rooms",
+        None,
+    ),
+    ("GET", "/api/v1/dashboard/gate-flows/hourly"): (
+        STAFF,
+        "/api/v1/dashboard/gate-flows/hourly?building=b1&since=2026-09-01T00:00:00Z"
+        "&until=2026-09-02T00:00:00Z",
+        None,
+    ),
+    ("GET", "/api/v1/dashboard/decisions"): (
+        STAFF,
+        "/api/v1/dashboard/decisions?building=b1",
+        None,
+    ),
+    ("GET", "/api/v1/dashboard/duty"): (frozenset({C, A}), "/api/v1/dashboard/duty", None),
+    ("GET", "/api/v1/dashboard/me/qr"): (ALL, "/api/v1/dashboard/me/qr", None),
 }
 #: Routes anyone may call (no bearer token).
 PUBLIC: Final = {("POST", "/api/v1/login/access-token")}

@@ -42,7 +42,7 @@ def login_access_token(
     user = session.scalar(select(UserAccount).where(UserAccount.username == form.username))
     valid = verify_password(form.password, user.password_hash if user else _DUMMY_HASH)
     if user is None or not valid or not user.active:
-        if throttle.failed(form.username):
+        if throttle.failed(client, form.username):
             # The user name may be personal data (a student number): log the account id only.
             log.warning(
                 "login locked for %.0f s after repeated failures (account %s)",
