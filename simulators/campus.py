@@ -1,0 +1,186 @@
+"""The campus the simulator runs: buildings, rooms and the devices it simulates.
+
+Either read from firmware-config (``site.yaml`` through
+:func:`siteconfig.load_config_dir`) or generated for ``--buildings N --rooms R``.
+A generated campus is a real :class:`siteconfig.Site`, so what it produces
+(the site file for the gateways, the server's seed) goes through the same
+validation as a hand-written one.
+
+Every building gets the same simulated devices: an entry and an exit gate
+(``{b}-gate-in``, ``{b}-gate-out``), a duty kiosk (``{b}-kiosk``) and one
+room sensor per dorm and activity room (``{room}-sensor``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from siteconfig import Site, load_config_dir
+from siteconfig.site_models import Building, Curfew
+
+ROOMS_PER_FLOOR: Final = 20
+DORM_CAPACITY: Final = 4
+DORM_MAX_POWER_W: Final = 1500.0
+ACTIVITY_CAPACITY: Final = 30
+
+
+class CampusError(ValueError):
+    """A campus that cannot be built from what was asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimRoom:
+    id: str
+    building: str
+    floor: int
+    kind: str  # dorm | activity
+    capacity: int
+    max_power_w: float
+
+    @property
+    def sensor(self) -> str:
+        return f"{self.id}-sensor"
+
+
+@dataclass(frozen=True, slots=True)
+class SimBuilding:
+    id: str
+    curfew: Curfew
+    dorms: tuple[SimRoom, ...]
+    activity: tuple[SimRoom, ...]
+
+    @property
+    def gate_in(self) -> str:
+        return f"{self.id}-gate-in"
+
+    @property
+    def gate_out(self) -> str:
+        return f"{self.id}-gate-out"
+
+    @property
+    def kiosk(self) -> str:
+        return f"{self.id}-kiosk"
+
+    @property
+    def sensed_rooms(self) -> tuple[SimRoom, ...]:
+        return self.dorms + self.activity
+
+    def devices(self) -> list[str]:
+        return [self.gate_in, self.gate_out, self.kiosk, *(r.sensor for r in self.sensed_rooms)]
+
+
+@dataclass(frozen=True)
+class Campus:
+    site: Site
+    buildings: tuple[SimBuilding, ...]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.site.campus.tz
+
+    def building(self, building_id: str) -> SimBuilding:
+        for b in self.buildings:
+            if b.id == building_id:
+                return b
+        raise KeyError(building_id)
+
+    def rooms(self) -> dict[str, SimRoom]:
+        return {r.id: r for b in self.buildings for r in b.sensed_rooms}
+
+    def write_site(self, path: Path) -> Path:
+        """The site file (for the gateways and the server's seed)."""
+        data = self.site.model_dump(mode="json", exclude_none=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return path
+
+
+def _sim_building(building: Building) -> SimBuilding:
+    dorms: list[SimRoom] = []
+    activity: list[SimRoom] = []
+    for floor in building.floors:
+        for room in floor.rooms:
+            if room.kind not in ("dorm", "activity"):
+                continue
+            sim = SimRoom(
+                room.id, building.id, floor.level, room.kind, room.capacity, room.max_power_w
+            )
+            (dorms if room.kind == "dorm" else activity).append(sim)
+    return SimBuilding(building.id, building.curfew, tuple(dorms), tuple(activity))
+
+
+def from_site(site: Site) -> Campus:
+    return Campus(site, tuple(_sim_building(b) for b in site.buildings))
+
+
+def from_config_dir(path: Path | str) -> Campus:
+    """The campus of a firmware-config directory (raises siteconfig's ConfigError)."""
+    return from_site(load_config_dir(path).site)
+
+
+def generate(buildings: int, rooms: int, *, timezone: str = "Asia/Shanghai") -> Campus:
+    """``buildings`` buildings sharing ``rooms`` dorm rooms as evenly as possible.
+
+    Each building: floor 1 holds the duty room and an activity room, dorm
+    rooms fill floors of :data:`ROOMS_PER_FLOOR` from floor 1 up (numbered
+    ``level*100 + n``, ``{b}-r{number}``). Weeknight curfew 23:30, Friday and
+    Saturday 00:30, ending 06:00.
+    """
+    if buildings < 1 or rooms < buildings:
+        raise CampusError(f"need at least one building and one room each ({buildings}, {rooms})")
+    site_buildings: list[dict[str, Any]] = []
+    for index in range(buildings):
+        b = f"b{index + 1}"
+        count = rooms // buildings + (1 if index < rooms % buildings else 0)
+        floors: list[dict[str, Any]] = []
+        level_rooms: list[dict[str, Any]] = [
+            {"id": f"{b}-duty", "number": 100, "kind": "duty", "capacity": 2, "max_power_w": 2000},
+            {
+                "id": f"{b}-activity",
+                "number": 199,
+                "kind": "activity",
+                "capacity": ACTIVITY_CAPACITY,
+                "max_power_w": 3000,
+                "opening_hours": {"opens": "08:30", "closes": "20:30"},
+                "booking_lead_days": 1,
+            },
+        ]
+        level = 1
+        for _ in range(count):
+            if len(level_rooms) >= ROOMS_PER_FLOOR + (2 if level == 1 else 0):
+                floors.append({"level": level, "name": f"{level}F", "rooms": level_rooms})
+                level, level_rooms = level + 1, []
+            number = level * 100 + len(level_rooms) + (-1 if level == 1 else 1)
+            level_rooms.append(
+                {
+                    "id": f"{b}-r{number}",
+                    "number": number,
+                    "kind": "dorm",
+                    "capacity": DORM_CAPACITY,
+                    "max_power_w": DORM_MAX_POWER_W,
+                }
+            )
+        floors.append({"level": level, "name": f"{level}F", "rooms": level_rooms})
+        site_buildings.append(
+            {
+                "id": b,
+                "name": f"Building {index + 1}",
+                "gateway_id": f"{b}-gw",
+                "broker": {"host": "127.0.0.1", "port": 1883},
+                "curfew": {"default": "23:30", "fri": "00:30", "sat": "00:30", "ends": "06:00"},
+                "floors": floors,
+            }
+        )
+    site = Site.model_validate(
+        {
+            "version": 1,
+            "campus": {"id": "sim", "name": "Simulated campus", "timezone": timezone},
+            "buildings": site_buildings,
+        }
+    )
+    return from_site(site)
