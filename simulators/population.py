@@ -25,6 +25,15 @@ from simulators.campus import Campus, CampusError
 COUNSELORS_PER_BUILDING: Final = 4
 SHIFT_START: Final = time(8, 0)
 LEAVE_SHARE: Final = 0.01
+PEOPLE_COLUMNS: Final = (
+    "person_id",
+    "kind",
+    "full_name",
+    "number",
+    "home_building",
+    "room",
+    "access",
+)
 BOOKINGS_PER_DAY: Final = 2
 
 
@@ -93,19 +102,32 @@ class Population:
         """server.seed's people.csv: names and numbers are made up and stay on the server."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(
-            ["person_id", "kind", "full_name", "number", "home_building", "room", "access"]
-            + ["card_number"]
-        )
+        writer.writerow([*PEOPLE_COLUMNS, "card_number"])
         for i, s in enumerate(self.students):
             writer.writerow(
-                [s.id, "student", f"Student {i:05d}", f"S{i:06d}", s.building, s.room]
-                + [s.building, s.card]
+                [
+                    s.id,
+                    "student",
+                    f"Student {i:05d}",
+                    f"S{i:06d}",
+                    s.building,
+                    s.room,
+                    s.building,
+                    s.card,
+                ]
             )
         for i, c in enumerate(self.counselors):
             writer.writerow(
-                [c.id, "staff", f"Counselor {i:04d}", f"T{i:05d}", c.building, "", c.building]
-                + [c.card]
+                (
+                    c.id,
+                    "staff",
+                    f"Counselor {i:04d}",
+                    f"T{i:05d}",
+                    c.building,
+                    "",
+                    c.building,
+                    c.card,
+                )
             )
         return out.getvalue()
 
@@ -152,7 +174,9 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def generate(campus: Campus, students: int, *, seed: int, start: date, weeks: int = 1) -> Population:
+def generate(
+    campus: Campus, students: int, *, seed: int, start: date, weeks: int = 1
+) -> Population:
     """Fill the campus: ``students`` spread over the dorm rooms, counselors, roster, bookings.
 
     The roster and bookings cover ``weeks`` weeks from the Monday of ``start``.
