@@ -115,9 +115,12 @@ class BuildingRig:
 class SimSink(EventSink):
     """An :class:`EventSink` whose event ids follow from the seed and the simulated time."""
 
-    def __init__(self, *args: Any, entropy: random.Random, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, entropy: random.Random, counts: Counter[str], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._entropy = entropy
+        self._counts = counts
 
     def emit(
         self,
@@ -130,7 +133,10 @@ class SimSink(EventSink):
         if event_id is None:
             now_ms = int(self.clock().timestamp() * 1000)
             event_id = new_event_id(now_ms, self._entropy.randbytes(10))
-        return super().emit(cls, priority=priority, event_id=event_id, **fields)
+        event = super().emit(cls, priority=priority, event_id=event_id, **fields)
+        if event is not None:
+            self._counts["events"] += 1
+        return event
 
 
 class Simulation:
@@ -171,6 +177,7 @@ class Simulation:
             wake=link.wake,
             clock=self.loop.now,
             entropy=random.Random(f"{self.options.seed}:{device}"),
+            counts=self.counts,
         )
 
     def _build(self, b: SimBuilding, broker: BrokerAddress) -> BuildingRig:

@@ -111,7 +111,6 @@ def test_installed_console_command_and_help() -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        ["simulate", "--buildings", "50", "--students", "30000", "--rooms", "15000"],
         ["provision", "--out", "/tmp/x"],
         ["rules", "backtest", "--from", "2026-10-01", "--to", "2026-11-01"],
     ],
