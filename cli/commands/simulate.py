@@ -33,7 +33,9 @@ def _simulate(args: argparse.Namespace) -> int:
     from siteconfig import ConfigError
 
     try:
-        brokers = tuple(BrokerAddress(*session.parse_broker(b)) for b in args.broker)
+        brokers = tuple(
+            BrokerAddress(*session.parse_broker(b)) for b in args.broker or ["127.0.0.1:1883"]
+        )
         duration = session.parse_duration(args.duration)
         campus = session.build_campus(args.config, args.buildings, args.rooms)
         if len(brokers) not in (1, len(campus.buildings)):
