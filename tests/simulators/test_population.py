@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -13,10 +14,10 @@ from protocol.ids import is_valid_id
 from server.db import DutyShift, Person
 from server.db.engine import make_engine, make_sessionmaker, upgrade_to_head
 from server.seed import import_people, import_roster, seed_site
-from siteconfig import CampusConfig
 from simulators import campus as campus_mod
 from simulators import population as population_mod
 from simulators.campus import CampusError
+from siteconfig import CampusConfig
 from tests.simulators.helpers import TZ
 
 MONDAY = date(2026, 3, 2)
@@ -50,7 +51,8 @@ def test_same_seed_same_people_other_seed_other_people() -> None:
     a = population_mod.generate(campus, 60, seed=5, start=MONDAY)
     b = population_mod.generate(campus, 60, seed=5, start=MONDAY)
     c = population_mod.generate(campus, 60, seed=6, start=MONDAY)
-    assert a.people_csv() == b.people_csv() and a.roster_csv() == b.roster_csv()
+    assert a.people_csv() == b.people_csv()
+    assert a.roster_csv() == b.roster_csv()
     assert a.people_csv() != c.people_csv()
 
 
@@ -91,7 +93,7 @@ def test_bookings_are_made_a_day_ahead_and_do_not_overlap() -> None:
         by_room.setdefault(booking.room, []).append((booking.starts_at, booking.ends_at))
     for spans in by_room.values():
         spans.sort()
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
 
 
 def test_a_few_students_are_on_leave() -> None:
