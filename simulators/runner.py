@@ -160,6 +160,7 @@ class Simulation:
         self.skip_checkin: set[str] = set()
         self._planned: set[date] = set()
         self._started = False
+        self._stopped = False
         for index, b in enumerate(campus.buildings):
             self.rigs[b.id] = self._build(b, options.broker_for(index))
 
@@ -366,6 +367,10 @@ class Simulation:
         return all(rig.link.publisher.flush(timeout_s) for rig in self.rigs.values())
 
     def stop(self) -> None:
+        """Flush-less stop of every building (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
         for rig in self.rigs.values():
             rig.link.stop()
             for agent in rig.agents.values():
