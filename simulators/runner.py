@@ -31,7 +31,7 @@ from edge.agent import Agent, software_version
 from edge.allowlist import AllowlistStore
 from edge.decision import Verdict
 from edge.door import DoorController, DoorTimings
-from edge.events import E, EventSink, SeqStore
+from edge.events import E, EventSink
 from edge.feedback import Feedback
 from edge.gate import GateAgent, PassbackTracker
 from edge.kiosk import DUTY_FILE, KioskAgent
@@ -63,6 +63,7 @@ from simulators.hardware import (
     smoke_contact,
 )
 from simulators.population import Population
+from simulators.seqbook import SeqBook
 from simulators.shared_link import SharedLink
 from transport.outbox import Outbox, Priority
 
@@ -166,14 +167,14 @@ class Simulation:
 
     # -- building the campus ---------------------------------------------------------
 
-    def _sink(self, device: str, building: str, outbox: Outbox, link: SharedLink) -> EventSink:
-        directory = self.options.state_dir / building / device
-        directory.mkdir(parents=True, exist_ok=True)
+    def _sink(
+        self, device: str, building: str, outbox: Outbox, link: SharedLink, book: SeqBook
+    ) -> EventSink:
         return SimSink(
             device,
             building,
             outbox,
-            SeqStore(directory),
+            book.store(device),
             connected=lambda: link.connected,
             wake=link.wake,
             clock=self.loop.now,
@@ -185,6 +186,14 @@ class Simulation:
         o = self.options
         directory = o.state_dir / b.id
         directory.mkdir(parents=True, exist_ok=True)
+        book = SeqBook(directory / "seq.json")
+        with book.deferred():
+            return self._build_in(b, broker, directory, book)
+
+    def _build_in(
+        self, b: SimBuilding, broker: BrokerAddress, directory: Path, book: SeqBook
+    ) -> BuildingRig:
+        o = self.options
         outbox = Outbox(directory / "outbox.db", max_rows=o.outbox_max_rows)
         holder: dict[str, BuildingRig] = {}
         link = SharedLink(
@@ -203,7 +212,7 @@ class Simulation:
         passback = PassbackTracker()
         gates: dict[Direction, GateAgent] = {}
         for direction, device in ((Direction.ENTRY, b.gate_in), (Direction.EXIT, b.gate_out)):
-            sink = self._sink(device, b.id, outbox, link)
+            sink = self._sink(device, b.id, outbox, link, book)
             door = DoorController(
                 gate_hardware(self._pins),
                 self.loop,
@@ -237,7 +246,7 @@ class Simulation:
             kiosk_store.apply_snapshot(snapshot)
         hw = kiosk_hardware(self._pins)
         kiosk = KioskAgent(
-            sink=self._sink(b.kiosk, b.id, outbox, link),
+            sink=self._sink(b.kiosk, b.id, outbox, link, book),
             store=kiosk_store,
             feedback=Feedback(hw.green_led, hw.red_led, hw.buzzer, self.loop),
             state_dir=kiosk_dir,
@@ -255,7 +264,7 @@ class Simulation:
             physics[room.id], smoke[room.id] = phys, contact
             sensors[room.id] = RoomSensorAgent(
                 room=room.id,
-                sink=self._sink(room.sensor, b.id, outbox, link),
+                sink=self._sink(room.sensor, b.id, outbox, link, book),
                 scheduler=self.loop,
                 occupancy=phys,
                 smoke=contact,
