@@ -185,99 +185,153 @@ def _broker(say: Say, name: str) -> Iterator[MosquittoBroker]:
         broker.close()
 
 
+@dataclass
+class Services:
+    """What :func:`start_services` started: brokers, server, gateways (and their pids)."""
+
+    central: MosquittoBroker
+    brokers: dict[str, MosquittoBroker]
+    server: ServerProcess
+    token: str
+    key_dir: Path
+    pids: list[int]
+
+    def building_addresses(self, campus: Campus) -> tuple[BrokerAddress, ...]:
+        return tuple(
+            BrokerAddress(self.brokers[b.id].host, self.brokers[b.id].port)
+            for b in campus.buildings
+        )
+
+
+def start_services(
+    stack: ExitStack,
+    campus: Campus,
+    population: Population,
+    workdir: Path,
+    *,
+    port: int | None = None,
+    server_timeout_s: float = 90.0,
+    say: Say = print,
+) -> Services:
+    """Brokers, seeded database, server, gateways; each stopped by ``stack`` on exit."""
+    say(f"[1/5] brokers (work directory {workdir})")
+    central = stack.enter_context(_broker(say, "central"))
+    brokers = {b.id: stack.enter_context(_broker(say, b.id)) for b in campus.buildings}
+    pids = [b.pid for b in (central, *brokers.values()) if b.pid is not None]
+    say("[2/5] database: migrate, seed the campus, people, roster and demo logins")
+    key_dir = workdir / "token-keys"
+    db_url = f"sqlite:///{workdir / 'dorm.db'}"
+    _seed_database(db_url, campus, population, key_dir)
+    port = port or find_free_ports(1)[0]
+    env = {
+        "DORM_ENVIRONMENT": "development",
+        "DORM_DATABASE_URL": db_url,
+        "DORM_MQTT_HOST": central.host,
+        "DORM_MQTT_PORT": str(central.port),
+        "DORM_TOKEN_KEY_DIR": str(key_dir),
+        "DORM_CARD_HASH_KEY": CARD_KEY,
+        "DORM_SECRET_KEY": SECRET_KEY,
+    }
+    say(f"[3/5] server on http://127.0.0.1:{port}")
+    server = ServerProcess(port, env, workdir / "server.log")
+    stack.callback(server.stop)
+    pids.append(server.process.pid)
+    token = _wait_for_server(server, server_timeout_s)
+    say("[4/5] gateways")
+    for b in campus.buildings:
+        gateway = GatewayProcess(
+            brokers[b.id],
+            central,
+            site=CONFIG_DIR / "site.yaml",
+            state_dir=workdir / f"gateway-{b.id}",
+            log_path=workdir / f"gateway-{b.id}.log",
+            building=b.id,
+        ).start()
+        stack.callback(gateway.stop)
+        if gateway.pid is not None:
+            pids.append(gateway.pid)
+    # Gateways subscribe first; then the allowlists go out (retained as well).
+    time.sleep(1.0)
+    for b in campus.buildings:
+        _post(f"{server.url}/api/v1/allowlists/{b.id}/publish", token)
+    return Services(central, brokers, server, token, key_dir, pids)
+
+
+def demo_simulation(
+    campus: Campus,
+    population: Population,
+    services: Services,
+    workdir: Path,
+    *,
+    start: datetime,
+    speed: float | None,
+    seed: int,
+) -> Simulation:
+    from protocol.keys import load_signing_key
+
+    return Simulation(
+        campus,
+        population,
+        SimOptions(
+            brokers=services.building_addresses(campus),
+            state_dir=workdir / "sim",
+            card_key=CARD_KEY.encode(),
+            signing_key=load_signing_key(services.key_dir),
+            start=start,
+            speed=speed,
+            seed=seed,
+            provision_allowlists=False,
+            client_prefix="demo",
+        ),
+    )
+
+
 def run(options: DemoOptions, stop: threading.Event, say: Say = print) -> int:
     """Start everything, say "ready", run until ``stop`` (or the duration), stop everything."""
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="dorm-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     campus = session.build_campus(CONFIG_DIR, 0, 0)
-    tz = campus.tz
-    start = datetime.combine(datetime.now(tz).date(), dtime(6, 0), tzinfo=tz)
+    start = datetime.combine(datetime.now(campus.tz).date(), dtime(6, 0), tzinfo=campus.tz)
     population = session.build_population(campus, options.students, options.seed, start)
-    pids: list[int] = []
     with ExitStack() as stack:
-        say(f"[1/5] brokers (work directory {workdir})")
-        central = stack.enter_context(_broker(say, "central"))
-        building_brokers = {b.id: stack.enter_context(_broker(say, b.id)) for b in campus.buildings}
-        pids += [b.pid for b in (central, *building_brokers.values()) if b.pid is not None]
-        say("[2/5] database: migrate, seed the campus, people, roster and demo logins")
-        key_dir = workdir / "token-keys"
-        db_url = f"sqlite:///{workdir / 'dorm.db'}"
-        _seed_database(db_url, campus, population, key_dir)
-        port = options.port or find_free_ports(1)[0]
-        env = {
-            "DORM_ENVIRONMENT": "development",
-            "DORM_DATABASE_URL": db_url,
-            "DORM_MQTT_HOST": central.host,
-            "DORM_MQTT_PORT": str(central.port),
-            "DORM_TOKEN_KEY_DIR": str(key_dir),
-            "DORM_CARD_HASH_KEY": CARD_KEY,
-            "DORM_SECRET_KEY": SECRET_KEY,
-        }
-        say(f"[3/5] server on http://127.0.0.1:{port}")
-        server = ServerProcess(port, env, workdir / "server.log")
-        stack.callback(server.stop)
-        pids.append(server.process.pid)
-        token = _wait_for_server(server, options.server_timeout_s)
-        say("[4/5] gateways")
-        for b in campus.buildings:
-            gateway = GatewayProcess(
-                building_brokers[b.id],
-                central,
-                site=CONFIG_DIR / "site.yaml",
-                state_dir=workdir / f"gateway-{b.id}",
-                log_path=workdir / f"gateway-{b.id}.log",
-                building=b.id,
-            ).start()
-            stack.callback(gateway.stop)
-            if gateway.pid is not None:
-                pids.append(gateway.pid)
-        # Gateways subscribe first; then the allowlists go out (retained as well).
-        time.sleep(1.0)
-        for b in campus.buildings:
-            _post(f"{server.url}/api/v1/allowlists/{b.id}/publish", token)
-        say(f"[5/5] simulated campus at speed {options.speed:g}")
-        from protocol.keys import load_signing_key
-
-        sim = Simulation(
+        services = start_services(
+            stack,
             campus,
             population,
-            SimOptions(
-                brokers=tuple(
-                    BrokerAddress(building_brokers[b.id].host, building_brokers[b.id].port)
-                    for b in campus.buildings
-                ),
-                state_dir=workdir / "sim",
-                card_key=CARD_KEY.encode(),
-                signing_key=load_signing_key(key_dir),
-                start=start,
-                speed=options.speed,
-                seed=options.seed,
-                provision_allowlists=False,
-                client_prefix="demo",
-            ),
+            workdir,
+            port=options.port,
+            server_timeout_s=options.server_timeout_s,
+            say=say,
+        )
+        say(f"[5/5] simulated campus at speed {options.speed:g}")
+        sim = demo_simulation(
+            campus,
+            population,
+            services,
+            workdir,
+            start=start,
+            speed=options.speed,
+            seed=options.seed,
         )
         stack.callback(sim.stop)
-        result: dict[str, session.RunResult] = {}
         runner = threading.Thread(
-            target=lambda: result.setdefault(
-                "run",
-                session.run(
-                    sim,
-                    options.duration or timedelta(days=7),
-                    scenarios=packaged_scenarios(),
-                    stop=stop,
-                    say=lambda line: say(f"  {line}"),
-                    progress_every_s=30.0,
-                ),
-            ),
+            target=session.run,
+            args=(sim, options.duration or timedelta(days=7)),
+            kwargs={
+                "scenarios": packaged_scenarios(),
+                "stop": stop,
+                "say": lambda line: say(f"  {line}"),
+                "progress_every_s": 30.0,
+            },
             name="demo-simulation",
             daemon=True,
         )
         runner.start()
         stack.callback(runner.join, 30.0)
         stack.callback(stop.set)  # runs first: the simulation stops, then is joined
-        _wait_for_allowlists(sim, stop)
-        say(f"processes: {' '.join(str(p) for p in pids)}")
+        wait_for_allowlists(sim, stop)
+        server = services.server
+        say(f"processes: {' '.join(str(p) for p in services.pids)}")
         say(f"ready: dashboard and API at {server.url}/ (API docs at {server.url}/docs)")
         for username, password, role in LOGINS:
             say(f"  login {username:10} password {password:15} ({role})")
@@ -290,7 +344,7 @@ def run(options: DemoOptions, stop: threading.Event, say: Say = print) -> int:
     return 0
 
 
-def _wait_for_allowlists(sim: Simulation, stop: threading.Event, timeout_s: float = 30.0) -> None:
+def wait_for_allowlists(sim: Simulation, stop: threading.Event, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and not stop.is_set():
         if all(g.store.version >= 1 for rig in sim.rigs.values() for g in rig.gates.values()):
