@@ -72,6 +72,8 @@ log = logging.getLogger(__name__)
 STUDENT_SCHEDULE: Final = "students"
 OPEN_AFTER_S: Final = 1.5
 WALK_GAP_S: Final = 0.6
+#: The next person in a queue steps up this long after the door shut.
+QUEUE_GAP_S: Final = 1.0
 #: Room sensors sample every 10 s and report at least every 5 min in the simulation.
 SIM_SENSOR_TIMINGS: Final = SensorTimings(sample_s=10.0, report_s=300.0)
 SIM_DOOR_TIMINGS: Final = DoorTimings(unlock_s=5.0, held_open_s=30.0)
@@ -159,6 +161,7 @@ class Simulation:
         self._homes.update({c.id: c.building for c in population.counselors})
         #: buildings whose next duty check-in is skipped (a scenario's missed check-in)
         self.skip_checkin: set[str] = set()
+        self._busy_until: dict[str, float] = {}
         self._planned: set[date] = set()
         self._started = False
         self._stopped = False
@@ -433,24 +436,41 @@ class Simulation:
         return gate.present_card(self._people[person][0])
 
     def gate_pass(self, p: GatePass) -> None:
+        """One person at a gate. People queue: a gate serves one opening at a time,
+        so the next person presents their credential after the door has shut
+        (otherwise their opening would look forced)."""
         direction = Direction.ENTRY if p.direction == "entry" else Direction.EXIT
         gate = self.gate(p.building, direction)
         if not self._usable(p.building, gate):
             # The gate is off: people go round to the other one.
-            gate = self.gate(
-                p.building, Direction.EXIT if p.direction == "entry" else Direction.ENTRY
-            )
+            other = Direction.EXIT if direction is Direction.ENTRY else Direction.ENTRY
+            gate = self.gate(p.building, other)
+        now_s = self.loop.monotonic()
+        free_s = self._busy_until.get(gate.device, 0.0)
+        if now_s < free_s:
+            self.counts["queued"] += 1
+            self.loop.call_later(free_s - now_s + QUEUE_GAP_S, partial(self.gate_pass, p))
+            return
         verdict = self.present(gate, p.person, p.credential)
         if verdict is None:
             return
         self.counts["granted" if verdict.granted else "denied"] += 1
         if verdict.granted:
-            self.walk_through(gate, OPEN_AFTER_S, p.walkers, p.open_s)
+            busy_s = self.walk_through(gate, OPEN_AFTER_S, p.walkers, p.open_s)
         elif p.let_in_after_s is not None:
             self.loop.call_later(p.let_in_after_s, lambda: self.press_exit(gate))
-            self.walk_through(gate, p.let_in_after_s + OPEN_AFTER_S, 1, p.open_s)
+            busy_s = self.walk_through(gate, p.let_in_after_s + OPEN_AFTER_S, 1, p.open_s)
+        else:
+            busy_s = 1.0
+        self._busy_until[gate.device] = now_s + busy_s
 
-    def walk_through(self, gate: GateAgent, after_s: float, walkers: int, open_s: float) -> None:
+    def reserve_gate(self, gate: GateAgent, seconds: float) -> None:
+        """Keep the simulated people away from ``gate`` for a while (a scenario's door)."""
+        now_s = self.loop.monotonic()
+        self._busy_until[gate.device] = max(self._busy_until.get(gate.device, 0.0), now_s) + seconds
+
+    def walk_through(self, gate: GateAgent, after_s: float, walkers: int, open_s: float) -> float:
+        """Open the door ``after_s`` from now, walk people through; seconds until it shuts."""
         hw = gate.door.hw
         self.loop.call_later(after_s, hw.door_contact.pin.drive_high)
         beam = hw.beam
@@ -460,9 +480,9 @@ class Simulation:
             at = after_s + 0.3 + i * WALK_GAP_S
             self.loop.call_later(at, beam.pin.drive_low)
             self.loop.call_later(at + 0.2, beam.pin.drive_high)
-        self.loop.call_later(
-            after_s + max(open_s, 0.5 + walkers * WALK_GAP_S), hw.door_contact.pin.drive_low
-        )
+        shut_s = after_s + max(open_s, 0.5 + walkers * WALK_GAP_S)
+        self.loop.call_later(shut_s, hw.door_contact.pin.drive_low)
+        return shut_s
 
     def press_exit(self, gate: GateAgent) -> None:
         pin = gate.door.hw.exit_button.pin

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge.gate import GateAgent
 from protocol.messages import Direction
+from simulators.behaviour import GatePass
 from simulators.campus import Campus
 from simulators.runner import Simulation
 from siteconfig.errors import ConfigError, ConfigIssue, Finding
@@ -263,26 +264,28 @@ def _some_student(sim: Simulation, building: str) -> str:
 
 def _action(sim: Simulation, inject: Inject) -> Callable[[], None]:
     loop = sim.loop
-    if isinstance(inject, ForcedDoor | HeldOpen):
-        gate = sim.gate(inject.building, _gate_direction(inject))
-        if isinstance(inject, ForcedDoor):
-            return lambda: sim.force_door(gate, inject.open_s)
+    if isinstance(inject, ForcedDoor):
+        forced_gate = sim.gate(inject.building, _gate_direction(inject))
 
-        def held() -> None:
-            verdict = sim.present(gate, _some_student(sim, inject.building), "card")
-            if verdict is not None and verdict.granted:
-                sim.walk_through(gate, 1.5, 1, inject.open_s)
+        def force() -> None:
+            sim.reserve_gate(forced_gate, inject.open_s + 5.0)
+            sim.force_door(forced_gate, inject.open_s)
 
-        return held
-    if isinstance(inject, Tailgating):
-        gate = sim.gate(inject.building, _gate_direction(inject))
-
-        def tailgate() -> None:
-            verdict = sim.present(gate, _some_student(sim, inject.building), "card")
-            if verdict is not None and verdict.granted:
-                sim.walk_through(gate, 1.5, inject.walkers, 3.0)
-
-        return tailgate
+        return force
+    if isinstance(inject, HeldOpen | Tailgating):
+        walkers = inject.walkers if isinstance(inject, Tailgating) else 1
+        open_s = inject.open_s if isinstance(inject, HeldOpen) else 3.0
+        return lambda: sim.gate_pass(
+            GatePass(
+                loop.now(),
+                inject.building,
+                inject.gate,
+                _some_student(sim, inject.building),
+                "card",
+                walkers=walkers,
+                open_s=open_s,
+            )
+        )
     if isinstance(inject, DeniedBurst):
         gate = sim.gate(inject.building, _gate_direction(inject))
 
