@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Final
 
@@ -24,6 +24,7 @@ from simulators.campus import Campus, CampusError
 
 COUNSELORS_PER_BUILDING: Final = 4
 SHIFT_START: Final = time(8, 0)
+#: Share of students on registered leave (and at least one per building).
 LEAVE_SHARE: Final = 0.01
 PEOPLE_COLUMNS: Final = (
     "person_id",
@@ -206,6 +207,12 @@ def generate(
                 on_leave=rng.random() < LEAVE_SHARE,
             )
         )
+    # At least one student per building is away on registered leave.
+    for b in campus.buildings:
+        members = [i for i, s in enumerate(population.students) if s.building == b.id]
+        if members and not any(population.students[i].on_leave for i in members):
+            first = members[0]
+            population.students[first] = replace(population.students[first], on_leave=True)
     tz = campus.tz
     monday = week_start(start)
     for b in campus.buildings:

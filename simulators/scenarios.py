@@ -256,10 +256,13 @@ def _gate_direction(inject: _AtGate) -> Direction:
 
 
 def _some_student(sim: Simulation, building: str) -> str:
-    residents = [s for s in sim.population.students_in(building) if not s.on_leave]
+    """Who the incidents happen to: a student of ``building`` on registered leave, so the
+    day's own comings and goings do not cross theirs (no spurious anti-passback)."""
+    residents = sim.population.students_in(building)
     if not residents:
         raise ValueError(f"nobody lives in {building}")
-    return residents[0].id
+    away = [s for s in residents if s.on_leave]
+    return (away or residents)[0].id
 
 
 def _action(sim: Simulation, inject: Inject) -> Callable[[], None]:

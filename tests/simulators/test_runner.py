@@ -74,13 +74,14 @@ def test_room_sensor_follows_people_and_appliances(tmp_path: Path) -> None:
     sim = _offline_sim(tmp_path)
     room = sim.campus.building("b1").dorms[0].id
     sim.start()
-    sim.loop.call_later(60, lambda: sim.perform(RoomMove(sim.loop.now(), room, -3)))
+    sim.loop.call_later(60, lambda: sim.perform(RoomMove(sim.loop.now(), room, -2)))
     sim.loop.call_later(120, lambda: sim.perform(Appliance(sim.loop.now(), room, 1800.0, 300.0)))
     sim.run_until(MONDAY_6AM + timedelta(minutes=10))
     telemetry = [e for e in _events(sim) if isinstance(e, RoomTelemetry) and e.room == room]
     sim.stop()
     occupancy = [t.occupancy for t in telemetry]
-    assert occupancy[0] == 3  # the three residents are in at the start
+    home = [s for s in sim.population.students if s.room == room and not s.on_leave]
+    assert occupancy[0] == len(home) == 2  # 3 beds taken, one student on leave
     assert 0 in occupancy
     assert any(t.power_w > 1500 for t in telemetry)
     assert telemetry[-1].power_w < 100  # the kettle went off again
