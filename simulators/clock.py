@@ -67,6 +67,10 @@ class SimLoop(ManualScheduler):
             log.error("simulation step %r failed: %s", callback, exc)
         self.events_run += 1
 
+    def drain(self) -> None:
+        """Run what other threads handed over (before the loop runs, e.g. allowlists)."""
+        self._drain_handoff()
+
     def _drain_handoff(self) -> None:
         while True:
             try:

@@ -100,6 +100,8 @@ def run(
     sim.start()
     if not sim.wait_connected(connect_timeout_s):
         say("warning: not every building is connected to its broker yet; events wait in outboxes")
+    elif not sim.options.provision_allowlists and not _allowlists_arrived(sim, connect_timeout_s):
+        say("warning: not every gate has an allowlist from the server yet; scans are refused")
     end = sim.options.start + duration
     try:
         while not stop.is_set() and sim.loop.now() < end:
@@ -122,6 +124,20 @@ def run(
         published=published,
         expectations=expectations,
     )
+
+
+def _allowlists_arrived(sim: Simulation, timeout_s: float) -> bool:
+    """Wait for the server's allowlists (through the gateways) before people arrive."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        sim.loop.drain()
+        stores = [
+            agent.store for rig in sim.rigs.values() for agent in (*rig.gates.values(), rig.kiosk)
+        ]
+        if all(store.version >= 1 for store in stores):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _published(sim: Simulation) -> int:
