@@ -131,10 +131,8 @@ def _allowlists_arrived(sim: Simulation, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         sim.loop.drain()
-        stores = [
-            agent.store for rig in sim.rigs.values() for agent in (*rig.gates.values(), rig.kiosk)
-        ]
-        if all(store.version >= 1 for store in stores):
+        agents = [a for rig in sim.rigs.values() for a in (*rig.gates.values(), rig.kiosk)]
+        if all(agent.allowlist_version >= 1 for agent in agents):
             return True
         time.sleep(0.1)
     return False
