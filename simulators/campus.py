@@ -99,6 +99,61 @@ class Campus:
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         return path
 
+    def write_config_dir(self, directory: Path) -> Path:
+        """A firmware-config directory: the site file and the gate and kiosk device files
+        (what a gateway and ``server.seed`` load); room sensors are left out, the
+        gateways of a simulation accept devices without a file."""
+        self.write_site(directory / "site.yaml")
+        devices = directory / "devices"
+        devices.mkdir(parents=True, exist_ok=True)
+        for b in self.buildings:
+            for device in _device_files(b):
+                path = devices / f"{device['id']}.yaml"
+                path.write_text(yaml.safe_dump(device, sort_keys=False), encoding="utf-8")
+        return directory
+
+
+_GATE_PINS: Final = {
+    "relay": 17,
+    "door_contact": 27,
+    "exit_button": 22,
+    "green_led": 23,
+    "red_led": 24,
+    "buzzer": 25,
+    "people_counter": 5,
+}
+
+
+def _device_files(b: SimBuilding) -> list[dict[str, Any]]:
+    broker = {"host": "127.0.0.1", "port": 1883}
+    gates: list[dict[str, Any]] = [
+        {
+            "id": device,
+            "kind": "gate",
+            "building": b.id,
+            "direction": direction,
+            "location": {"place": f"main entrance ({direction})", "floor": 1},
+            "door": {"unlock_s": 5, "held_open_s": 30, "relock_on_close": True},
+            "pins": dict(_GATE_PINS),
+            "camera": {"device": 0},
+            "card_reader": {"kind": "stdin"},
+            "broker": broker,
+            "heartbeat_s": 30,
+        }
+        for device, direction in ((b.gate_in, "entry"), (b.gate_out, "exit"))
+    ]
+    kiosk = {
+        "id": b.kiosk,
+        "kind": "kiosk",
+        "building": b.id,
+        "location": {"place": "lobby", "floor": 1},
+        "pins": {"green_led": 23, "red_led": 24, "buzzer": 25},
+        "camera": {"device": 0},
+        "broker": broker,
+        "heartbeat_s": 30,
+    }
+    return [*gates, kiosk]
+
 
 def _sim_building(building: Building) -> SimBuilding:
     dorms: list[SimRoom] = []

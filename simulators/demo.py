@@ -76,7 +76,7 @@ class DemoOptions:
     server_timeout_s: float = 90.0
 
 
-def _seed_database(url: str, campus: Campus, population: Population, key_dir: Path) -> None:
+def _seed_database(url: str, config_dir: Path, population: Population, key_dir: Path) -> None:
     from server.api.schemas import UserIn
     from server.db.engine import make_engine, make_sessionmaker, upgrade_to_head
     from server.seed import import_people, import_roster, seed_site
@@ -88,7 +88,7 @@ def _seed_database(url: str, campus: Campus, population: Population, key_dir: Pa
     try:
         upgrade_to_head(engine)
         with make_sessionmaker(engine)() as db, db.begin():
-            seed_site(db, load_config_dir(CONFIG_DIR))
+            seed_site(db, load_config_dir(config_dir))
             import_people(db, population.people_csv(), CARD_KEY.encode(), source="demo people")
             import_roster(db, population.roster_csv(), source="demo roster")
             owners = {
@@ -211,6 +211,7 @@ def start_services(
     *,
     port: int | None = None,
     server_timeout_s: float = 90.0,
+    config_dir: Path = CONFIG_DIR,
     say: Say = print,
 ) -> Services:
     """Brokers, seeded database, server, gateways; each stopped by ``stack`` on exit."""
@@ -221,7 +222,7 @@ def start_services(
     say("[2/5] database: migrate, seed the campus, people, roster and demo logins")
     key_dir = workdir / "token-keys"
     db_url = f"sqlite:///{workdir / 'dorm.db'}"
-    _seed_database(db_url, campus, population, key_dir)
+    _seed_database(db_url, config_dir, population, key_dir)
     port = port or find_free_ports(1)[0]
     env = {
         "DORM_ENVIRONMENT": "development",
@@ -242,7 +243,7 @@ def start_services(
         gateway = GatewayProcess(
             brokers[b.id],
             central,
-            site=CONFIG_DIR / "site.yaml",
+            site=config_dir / "site.yaml",
             state_dir=workdir / f"gateway-{b.id}",
             log_path=workdir / f"gateway-{b.id}.log",
             building=b.id,

@@ -61,10 +61,10 @@ def build_population(campus: Campus, students: int, seed: int, start: datetime) 
 
 
 def export_seed(campus: Campus, population: Population, directory: Path) -> list[Path]:
-    """site.yaml, people.csv and roster.csv for ``python -m server.seed``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    site = campus.write_site(directory / "site.yaml")
-    (directory / "devices").mkdir(exist_ok=True)
+    """A config directory (site.yaml, devices/), people.csv and roster.csv for
+    ``python -m server.seed`` and the gateways."""
+    campus.write_config_dir(directory)
+    site = directory / "site.yaml"
     people = directory / "people.csv"
     people.write_text(population.people_csv(), encoding="utf-8")
     roster = directory / "roster.csv"

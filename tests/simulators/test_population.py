@@ -17,7 +17,7 @@ from server.seed import import_people, import_roster, seed_site
 from simulators import campus as campus_mod
 from simulators import population as population_mod
 from simulators.campus import CampusError
-from siteconfig import CampusConfig
+from siteconfig import load_config_dir
 from tests.simulators.helpers import TZ
 
 MONDAY = date(2026, 3, 2)
@@ -103,14 +103,23 @@ def test_a_few_students_are_on_leave() -> None:
     assert 0 < away < 60
 
 
-def test_the_server_imports_the_population(sqlite_url: str) -> None:
+def test_the_server_imports_the_population(sqlite_url: str, tmp_path: Path) -> None:
     campus = campus_mod.generate(2, 10)
+    config = load_config_dir(campus.write_config_dir(tmp_path / "config"))
+    assert sorted(config.devices) == [
+        "b1-gate-in",
+        "b1-gate-out",
+        "b1-kiosk",
+        "b2-gate-in",
+        "b2-gate-out",
+        "b2-kiosk",
+    ]
     population = population_mod.generate(campus, 30, seed=2, start=MONDAY)
     engine = make_engine(sqlite_url)
     upgrade_to_head(engine)
     try:
         with make_sessionmaker(engine)() as session, session.begin():
-            seed_site(session, CampusConfig(Path("."), campus.site, {}))
+            seed_site(session, config)
             people = import_people(session, population.people_csv(), b"k" * 32)
             shifts = import_roster(session, population.roster_csv())
         with make_sessionmaker(engine)() as session:
