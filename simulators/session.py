@@ -100,7 +100,7 @@ def run(
     sim.start()
     if not sim.wait_connected(connect_timeout_s):
         say("warning: not every building is connected to its broker yet; events wait in outboxes")
-    elif not sim.options.provision_allowlists and not _allowlists_arrived(sim, connect_timeout_s):
+    elif not sim.options.provision_allowlists and not allowlists_arrived(sim, connect_timeout_s):
         say("warning: not every gate has an allowlist from the server yet; scans are refused")
     end = sim.options.start + duration
     try:
@@ -126,7 +126,7 @@ def run(
     )
 
 
-def _allowlists_arrived(sim: Simulation, timeout_s: float) -> bool:
+def allowlists_arrived(sim: Simulation, timeout_s: float) -> bool:
     """Wait for the server's allowlists (through the gateways) before people arrive."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
