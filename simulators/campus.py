@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from siteconfig import Site, load_config_dir
+from siteconfig import RoomSensorDevice, Site, load_config_dir
 from siteconfig.site_models import Building, Curfew
 
 ROOMS_PER_FLOOR: Final = 20
@@ -53,6 +53,8 @@ class SimBuilding:
     curfew: Curfew
     dorms: tuple[SimRoom, ...]
     activity: tuple[SimRoom, ...]
+    #: rooms with a sensor (None: every dorm and activity room)
+    sensed: frozenset[str] | None = None
 
     @property
     def gate_in(self) -> str:
@@ -67,8 +69,12 @@ class SimBuilding:
         return f"{self.id}-kiosk"
 
     @property
-    def sensed_rooms(self) -> tuple[SimRoom, ...]:
+    def rooms(self) -> tuple[SimRoom, ...]:
         return self.dorms + self.activity
+
+    @property
+    def sensed_rooms(self) -> tuple[SimRoom, ...]:
+        return tuple(r for r in self.rooms if self.sensed is None or r.id in self.sensed)
 
     def devices(self) -> list[str]:
         return [self.gate_in, self.gate_out, self.kiosk, *(r.sensor for r in self.sensed_rooms)]
@@ -155,7 +161,7 @@ def _device_files(b: SimBuilding) -> list[dict[str, Any]]:
     return [*gates, kiosk]
 
 
-def _sim_building(building: Building) -> SimBuilding:
+def _sim_building(building: Building, sensed: set[str] | None = None) -> SimBuilding:
     dorms: list[SimRoom] = []
     activity: list[SimRoom] = []
     for floor in building.floors:
@@ -166,16 +172,31 @@ def _sim_building(building: Building) -> SimBuilding:
                 room.id, building.id, floor.level, room.kind, room.capacity, room.max_power_w
             )
             (dorms if room.kind == "dorm" else activity).append(sim)
-    return SimBuilding(building.id, building.curfew, tuple(dorms), tuple(activity))
+    in_building = None if sensed is None else frozenset(sensed)
+    return SimBuilding(building.id, building.curfew, tuple(dorms), tuple(activity), in_building)
 
 
-def from_site(site: Site) -> Campus:
-    return Campus(site, tuple(_sim_building(b) for b in site.buildings))
+def from_site(site: Site, sensed_rooms: set[str] | None = None) -> Campus:
+    """Every dorm and activity room gets a sensor, or only ``sensed_rooms``."""
+    return Campus(site, tuple(_sim_building(b, sensed_rooms) for b in site.buildings))
 
 
-def from_config_dir(path: Path | str) -> Campus:
-    """The campus of a firmware-config directory (raises siteconfig's ConfigError)."""
-    return from_site(load_config_dir(path).site)
+def from_config_dir(path: Path | str, *, configured_sensors_only: bool = False) -> Campus:
+    """The campus of a firmware-config directory (raises siteconfig's ConfigError).
+
+    ``configured_sensors_only``: room sensors only where the directory has a
+    device file for one (for a gateway that refuses devices it does not know).
+    """
+    config = load_config_dir(path)
+    sensed = None
+    if configured_sensors_only:
+        sensed = {d.room for d in config.devices.values() if isinstance(d, RoomSensorDevice)}
+    return from_site(config.site, sensed)
+
+
+def only(campus: Campus, buildings: list[str]) -> Campus:
+    """The same campus with only ``buildings`` simulated (raises KeyError for an unknown one)."""
+    return Campus(campus.site, tuple(campus.building(b) for b in buildings))
 
 
 def generate(buildings: int, rooms: int, *, timezone: str = "Asia/Shanghai") -> Campus:

@@ -261,10 +261,14 @@ class Simulation:
         physics: dict[str, RoomPhysics] = {}
         smoke: dict[str, object] = {}
         residents = Counter(s.room for s in self.population.students if not s.on_leave)
+        for room in b.rooms:
+            physics[room.id] = RoomPhysics(
+                room.id, o.seed, room.capacity, residents.get(room.id, 0)
+            )
         for room in b.sensed_rooms:
-            phys = RoomPhysics(room.id, o.seed, room.capacity, residents.get(room.id, 0))
+            phys = physics[room.id]
             contact = smoke_contact(self._pins)
-            physics[room.id], smoke[room.id] = phys, contact
+            smoke[room.id] = contact
             sensors[room.id] = RoomSensorAgent(
                 room=room.id,
                 sink=self._sink(room.sensor, b.id, outbox, link, book),
@@ -511,13 +515,15 @@ class Simulation:
     def smoke(self, room: str, duration_s: float) -> None:
         rig = self.rigs[room.split("-", 1)[0]]
         phys = rig.physics[room]
-        pin = rig.smoke[room].pin  # type: ignore[attr-defined]
+        contact = rig.smoke.get(room)  # None: no sensor in that room
         phys.fire = True
-        pin.drive_high()
+        if contact is not None:
+            contact.pin.drive_high()  # type: ignore[attr-defined]
 
         def clear() -> None:
             phys.fire = False
-            pin.drive_low()
+            if contact is not None:
+                contact.pin.drive_low()  # type: ignore[attr-defined]
 
         self.loop.call_later(duration_s, clear)
 

@@ -50,10 +50,26 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=value * (unit or 1))
 
 
-def build_campus(config_dir: Path | None, buildings: int, rooms: int) -> Campus:
+def build_campus(
+    config_dir: Path | None,
+    buildings: int,
+    rooms: int,
+    *,
+    only: Sequence[str] = (),
+    configured_sensors_only: bool = False,
+) -> Campus:
     if config_dir is not None:
-        return campus_mod.from_config_dir(config_dir)
-    return campus_mod.generate(buildings, rooms)
+        campus = campus_mod.from_config_dir(
+            config_dir, configured_sensors_only=configured_sensors_only
+        )
+    else:
+        campus = campus_mod.generate(buildings, rooms)
+    if only:
+        try:
+            campus = campus_mod.only(campus, list(only))
+        except KeyError as exc:
+            raise ValueError(f"no building {exc} on this campus") from None
+    return campus
 
 
 def build_population(campus: Campus, students: int, seed: int, start: datetime) -> Population:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -33,11 +34,19 @@ def _simulate(args: argparse.Namespace) -> int:
     from siteconfig import ConfigError
 
     try:
-        brokers = tuple(
-            BrokerAddress(*session.parse_broker(b)) for b in args.broker or ["127.0.0.1:1883"]
+        default = (
+            f"{os.environ.get('DORM_MQTT_HOST', '127.0.0.1')}:"
+            f"{os.environ.get('DORM_MQTT_PORT', '1883')}"
         )
+        brokers = tuple(BrokerAddress(*session.parse_broker(b)) for b in args.broker or [default])
         duration = session.parse_duration(args.duration)
-        campus = session.build_campus(args.config, args.buildings, args.rooms)
+        campus = session.build_campus(
+            args.config,
+            args.buildings,
+            args.rooms,
+            only=args.building,
+            configured_sensors_only=args.configured_sensors_only,
+        )
         if len(brokers) not in (1, len(campus.buildings)):
             raise ValueError(
                 f"give one --broker, or one per building ({len(campus.buildings)}), "
@@ -135,12 +144,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="firmware-config directory to take the campus from (instead of generating one)",
     )
     simulate.add_argument(
+        "--building",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="simulate only this building of the campus (repeatable)",
+    )
+    simulate.add_argument(
+        "--configured-sensors-only",
+        action="store_true",
+        help="with --config: room sensors only where a device file describes one",
+    )
+    simulate.add_argument(
         "--broker",
         action="append",
         default=[],
         metavar="HOST:PORT",
         help="building broker: once for all buildings, or once per building in order "
-        "(default 127.0.0.1:1883)",
+        "(default $DORM_MQTT_HOST:$DORM_MQTT_PORT, else 127.0.0.1:1883)",
     )
     simulate.add_argument("--server", help="server URL; with --scenario the alerts are checked")
     simulate.add_argument("--user", default="admin", help="server login for the alert check")

@@ -38,6 +38,13 @@ def test_campus_from_firmware_config() -> None:
     campus = campus_mod.from_config_dir(REPO / "firmware-config")
     assert [b.id for b in campus.buildings] == ["b1", "b2"]
     assert campus.building("b1").dorms[0].id == "b1-r101"
+    assert len(campus.building("b1").sensed_rooms) == 13  # 12 dorms, 1 activity room
+    # Only what the directory configures (for a gateway that refuses unknown devices).
+    configured = campus_mod.from_config_dir(REPO / "firmware-config", configured_sensors_only=True)
+    b1 = campus_mod.only(configured, ["b1"]).buildings
+    assert [b.id for b in b1] == ["b1"]
+    assert [r.id for r in b1[0].sensed_rooms] == ["b1-r101", "b1-r201", "b1-r301"]
+    assert len(b1[0].dorms) == 12  # students still live in every room
 
 
 def test_too_many_students_are_refused() -> None:
