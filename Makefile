@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 demo: $(STAMP)
 	tools/install-system-deps.sh mosquitto libzbar0
-	$(BIN)/dorm demo
+	$(BIN)/dorm demo $(DEMO_ARGS)
 
 test: system-deps $(STAMP) lint typecheck pytest
 

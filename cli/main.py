@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cli.commands import config, demo, edge, gateway, planned, provision, qr, rules, server, token
+from cli.commands import config, demo, edge, gateway, provision, qr, rules, server, simulate, token
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -32,9 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo.register(subparsers)
-    planned.register(subparsers)
     rules.register(subparsers)
     provision.register(subparsers)
+    simulate.register(subparsers)
     server.register(subparsers)
     gateway.register(subparsers)
     edge.register(subparsers)

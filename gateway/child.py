@@ -64,6 +64,10 @@ class GatewayProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
     def start(self) -> GatewayProcess:
         """Start the process; its output goes to ``log_path`` (or is discarded)."""
         output: IO[bytes] | int = subprocess.DEVNULL

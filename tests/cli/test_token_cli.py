@@ -111,18 +111,6 @@ def test_installed_console_command_and_help() -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        ["simulate", "--buildings", "50", "--students", "30000", "--rooms", "15000"],
-    ],
-)
-def test_parts_not_built_yet_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(argv, capsys)
-    assert code == 2
-    assert "not built yet" in err
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
         ["demo"], ["server"], ["gateway"], ["edge"], ["simulate"], ["config", "validate"],
         ["provision"], ["token", "issue"], ["token", "verify"], ["qr", "decode"],
         ["rules", "backtest"],
