@@ -8,19 +8,26 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from server.alerts.system import EngineFactory
 from server.api import api_router
 from server.runtime import start_runtime
 from server.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The server application; ``settings`` default to the ``DORM_*`` environment."""
+def create_app(
+    settings: Settings | None = None, engine_factory: EngineFactory | None = None
+) -> FastAPI:
+    """The server application; ``settings`` default to the ``DORM_*`` environment.
+
+    ``engine_factory`` builds the rules engine that runs inside ingest (none: alerts
+    come only from what is already stored; the service, API and escalation still run).
+    """
     settings = settings if settings is not None else Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Migrations and connecting are blocking: keep them off the event loop.
-        runtime = await run_in_threadpool(start_runtime, settings)
+        runtime = await run_in_threadpool(start_runtime, settings, engine_factory)
         app.state.runtime = runtime
         try:
             yield

@@ -7,14 +7,19 @@ in reverse order of creation, and nothing is left to ``__del__``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from protocol.messages import Message
+from server.alerts.hook import EngineHook
+from server.alerts.system import AlertSystem, EngineFactory
 from server.db.engine import make_engine, make_sessionmaker, upgrade_to_head
 from server.ingest import IngestPipeline, IngestStats, IngestStatsView
+from server.ingest.writer import Observer
 from server.mqttlink import MqttLink
 from server.rollups import DirtyMinutes, RollupWorker
 from server.settings import DEV_CARD_HASH_KEY, DEV_SECRET_KEY, Settings
@@ -34,6 +39,7 @@ class Runtime:
     link: MqttLink | None = None
     timeseries: TimeSeriesWriter | None = None
     rollups: RollupWorker | None = None
+    alerts: AlertSystem | None = None
 
     @property
     def key_dir(self) -> Path:
@@ -53,6 +59,8 @@ class Runtime:
             self.pipeline.stop()
         if self.rollups is not None:
             self.rollups.stop()
+        if self.alerts is not None:
+            self.alerts.close()
         if self.link is not None:
             self.link.stop()
         if self.timeseries is not None:
@@ -60,8 +68,11 @@ class Runtime:
         self.engine.dispose()
 
 
-def start_runtime(settings: Settings) -> Runtime:
-    """Migrate the database, then start the time-series writer, ingest and MQTT."""
+def start_runtime(settings: Settings, engine_factory: EngineFactory | None = None) -> Runtime:
+    """Migrate the database, then start alerts, the time-series writer, ingest and MQTT.
+
+    With ``engine_factory`` the rules engine it builds runs inside ingest.
+    """
     if settings.secret_key == DEV_SECRET_KEY or settings.card_hash_key == DEV_CARD_HASH_KEY:
         logger.warning(
             "running with the public development keys: set DORM_ENVIRONMENT=production, "
@@ -74,6 +85,8 @@ def start_runtime(settings: Settings) -> Runtime:
         settings=settings, engine=engine, sessions=make_sessionmaker(engine), stats=IngestStats()
     )
     try:
+        runtime.alerts = AlertSystem(settings, runtime.sessions, engine_factory)
+        runtime.alerts.start()
         influx = settings.influx_connection()
         if influx is not None:
             runtime.timeseries = TimeSeriesWriter(
@@ -90,7 +103,7 @@ def start_runtime(settings: Settings) -> Runtime:
                 engine,
                 runtime.stats,
                 sink=runtime.timeseries,
-                observer=dirty.observe,
+                observer=_observers(dirty.observe, runtime.alerts.hook),
                 queue_size=settings.ingest_queue_size,
                 batch_size=settings.ingest_batch_size,
                 batch_interval_s=settings.ingest_batch_interval_s,
@@ -111,6 +124,7 @@ def start_runtime(settings: Settings) -> Runtime:
                 receive_maximum=settings.mqtt_receive_maximum,
             )
             runtime.pipeline.acknowledge = runtime.link.ack
+            runtime.alerts.service.fire_release.link = runtime.link
             runtime.link.start()
     except BaseException:
         runtime.close()
@@ -122,3 +136,16 @@ def start_runtime(settings: Settings) -> Runtime:
         "on" if settings.influx_enabled else "off",
     )
     return runtime
+
+
+def _observers(first: Observer, hook: EngineHook | None) -> Observer:
+    """The ingest observer: the rollups', then the rules engine's when one is plugged in."""
+    if hook is None:
+        return first
+    second = hook.observe
+
+    def both(messages: Sequence[tuple[str, Message]]) -> None:
+        first(messages)
+        second(messages)
+
+    return both

@@ -60,6 +60,26 @@ class Settings(BaseSettings):
     #: How often the per-minute chart rollups catch up with ingest.
     rollup_interval_s: float = Field(default=5.0, gt=0)
 
+    #: Alert escalation (docs/alerts.md): time an unacknowledged alert stays at a level.
+    alert_escalate_room_s: float = Field(default=300.0, gt=0)
+    alert_escalate_floor_s: float = Field(default=600.0, gt=0)
+    alert_escalate_building_s: float = Field(default=900.0, gt=0)
+    #: How often the escalation thread looks for steps that are due.
+    alert_escalation_interval_s: float = Field(default=5.0, gt=0)
+    #: SSE: a keepalive comment this often; a subscriber this many events behind is dropped.
+    alert_sse_keepalive_s: float = Field(default=15.0, gt=0)
+    alert_sse_queue_size: int = Field(default=1_000, ge=1)
+    #: Webhook URLs (a JSON list in the environment) that receive alert changes.
+    alert_webhook_urls: list[str] = Field(default_factory=list)
+    alert_webhook_queue_size: int = Field(default=10_000, ge=1)
+    alert_webhook_timeout_s: float = Field(default=5.0, gt=0)
+    alert_webhook_max_attempts: int = Field(default=6, ge=1)
+    #: First retry delay, doubled after each failure up to ``alert_webhook_backoff_max_s``.
+    alert_webhook_backoff_s: float = Field(default=0.5, gt=0)
+    alert_webhook_backoff_max_s: float = Field(default=60.0, gt=0)
+    #: How often a plugged-in rules engine is advanced on processing time.
+    alert_engine_tick_s: float = Field(default=1.0, gt=0)
+
     influx_url: str | None = None
     influx_org: str | None = None
     influx_bucket: str | None = None

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from server.api.routes import (
+    alerts,
     buildings,
     charts,
     devices,
@@ -29,6 +30,7 @@ for module in (
     duty,
     reports,
     operations,
+    alerts,
 ):
     api_router.include_router(module.router)
 
