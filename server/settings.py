@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     #: SSE: a keepalive comment this often; a subscriber this many events behind is dropped.
     alert_sse_keepalive_s: float = Field(default=15.0, gt=0)
     alert_sse_queue_size: int = Field(default=1_000, ge=1)
+    #: A stream ends after this long and the client reconnects (fresh snapshot; lets
+    #: proxies recycle connections and bounds what a lost event could leave stale).
+    alert_sse_max_s: float = Field(default=3_600.0, gt=0)
     #: Webhook URLs (a JSON list in the environment) that receive alert changes.
     alert_webhook_urls: list[str] = Field(default_factory=list)
     alert_webhook_queue_size: int = Field(default=10_000, ge=1)

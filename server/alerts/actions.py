@@ -22,8 +22,9 @@ FIRE_RELEASE_DURATION_S = 3600.0
 class FireRelease:
     """Commands every gate of a building to fire-release, through the command service.
 
-    ``link`` is set by the runtime once the MQTT link exists; without one the
-    commands are recorded as failed, counted and logged.
+    ``link`` is set by the runtime once the MQTT link exists; without one
+    nothing can be sent, and each gate is counted (``fire_release_failed``) and
+    logged. It is not retried later: the alert stays open and visible.
     """
 
     def __init__(self, sessions: sessionmaker[Session], stats: AlertStats) -> None:

@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, cast
 
-from sqlalchemy import CursorResult, Executable, case, select, text, update
+from sqlalchemy import CursorResult, Executable, Table, case, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,6 +56,9 @@ SEVERITY_RANK: Final = {
     Severity.CRITICAL: 3,
 }
 _MAX_RULE, _MAX_SUBJECT, _MAX_MESSAGE = 40, 120, 200
+# Core tables for the inserts: an ORM-enabled INSERT reports no row count on psycopg.
+_ALERT_TABLE: Final = cast(Table, AlertRow.__table__)
+_SIGNAL_TABLE: Final = cast(Table, AlertSignalRow.__table__)
 _VERBS: Final = {
     Change.ACKNOWLEDGED: "acknowledge",
     Change.ASSIGNED: "assign",
@@ -65,7 +68,8 @@ _VERBS: Final = {
 
 def _changed(session: Session, statement: Executable) -> int:
     """Rows an INSERT/UPDATE changed (what makes the conditional statements safe)."""
-    result = session.execute(statement)
+    # preserve_rowcount: SQLAlchemy keeps the count of an INSERT only when asked.
+    result = session.execute(statement, execution_options={"preserve_rowcount": True})
     assert isinstance(result, CursorResult)
     return result.rowcount
 
@@ -216,7 +220,7 @@ class AlertService:
         """Open an alert; False when one for ``(rule, subject)`` is open already."""
         insert = sqlite.insert if self._sqlite else postgresql.insert
         statement = (
-            insert(AlertRow)
+            insert(_ALERT_TABLE)
             .values(
                 id=new_event_id(),
                 rule=signal.rule,
@@ -276,7 +280,7 @@ class AlertService:
     ) -> bool:
         insert = sqlite.insert if self._sqlite else postgresql.insert
         statement = (
-            insert(AlertSignalRow)
+            insert(_SIGNAL_TABLE)
             .values(key=key, alert_id=alert_id, event_time=event_time)
             .on_conflict_do_nothing(index_elements=["key"])
         )

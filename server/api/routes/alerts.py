@@ -7,6 +7,7 @@ An alert outside the caller's scope answers 404, like one that does not exist.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
@@ -93,6 +94,7 @@ def stream_alerts(
     """Server-sent events: your active alerts, then one ``alert`` event per change."""
     scope = visible_buildings(session, user)
     keepalive_s = runtime.settings.alert_sse_keepalive_s
+    max_s = runtime.settings.alert_sse_max_s
     sessions = runtime.sessions
 
     def snapshot() -> list[AlertOut]:
@@ -106,9 +108,10 @@ def stream_alerts(
             # a change already in the snapshot may come twice (the client upserts by id).
             for alert in await run_in_threadpool(snapshot):
                 yield _sse(alert)
-            while not subscription.dropped:
-                changes = await subscription.next_events(keepalive_s)
-                if not changes and not subscription.dropped:
+            ends = time.monotonic() + max_s
+            while not subscription.dropped and (left_s := ends - time.monotonic()) > 0:
+                changes = await subscription.next_events(min(keepalive_s, left_s))
+                if not changes and not subscription.dropped and left_s > keepalive_s:
                     yield ": keepalive\n\n"
                 for change in changes:
                     yield _sse(change.alert)
