@@ -173,6 +173,7 @@ class AlertService:
                 row = self._open_alert(session, signal.rule, signal.subject)
             elif row is None:
                 # Another worker opened it between our look and our insert.
+                self.stats.add("open_conflicts")
                 row = self._open_alert(session, signal.rule, signal.subject)
             if row is None:
                 raise AssertionError("the unique index refused an alert that is not there")

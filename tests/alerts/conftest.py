@@ -52,5 +52,7 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def service(sessions: sessionmaker[Session], clock: ManualClock, recorder: Recorder) -> AlertService:
+def service(
+    sessions: sessionmaker[Session], clock: ManualClock, recorder: Recorder
+) -> AlertService:
     return AlertService(sessions, sinks=[recorder], clock=clock)

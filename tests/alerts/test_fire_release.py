@@ -56,9 +56,7 @@ def test_smoke_releases_every_gate_of_the_building_once(
     mosquitto: MosquittoBroker,
 ) -> None:
     service.fire_release.link = link
-    with MqttProbe(
-        mosquitto.host, mosquitto.port, subscriptions=["dorm/v1/b1/dev/+/cmd"]
-    ) as gates:
+    with MqttProbe(mosquitto.host, mosquitto.port, subscriptions=["dorm/v1/b1/dev/+/cmd"]) as gates:
         gates.connect()
         gates.wait_subscribed()
         service.emit([smoke()])

@@ -76,7 +76,9 @@ def test_illegal_transitions_are_refused_and_change_nothing(
 ) -> None:
     alert_id = _open(service, sessions)
     service.acknowledge(alert_id, "7", None, None)
-    with pytest.raises(IllegalTransitionError, match="cannot acknowledge an alert that is acknowledged"):
+    with pytest.raises(
+        IllegalTransitionError, match="cannot acknowledge an alert that is acknowledged"
+    ):
         service.acknowledge(alert_id, "8", None, None)
     service.resolve(alert_id, "7", "fine", None)
     with pytest.raises(IllegalTransitionError, match="resolved"):
@@ -87,7 +89,12 @@ def test_illegal_transitions_are_refused_and_change_nothing(
         service.assign(alert_id, "7", "9", None)
     with sessions() as session:
         row, history = alert_with_history(session, alert_id, None)
-    assert (row.acknowledged_by, row.resolved_by, row.note, row.assignee) == ("7", "7", "fine", None)
+    assert (row.acknowledged_by, row.resolved_by, row.note, row.assignee) == (
+        "7",
+        "7",
+        "fine",
+        None,
+    )
     assert [h.action for h in history] == ["opened", "acknowledged", "resolved"]
 
 
