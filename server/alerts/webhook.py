@@ -155,7 +155,7 @@ class WebhookSink:
                 break
             delay_s = self._retry.delay_s(attempt)
             logger.warning(
-                "webhook %s delivery %s attempt %d failed (%s), retrying in %.1f s",
+                "webhook %s delivery %s attempt %d failed (%s), retrying in %.2f s",
                 self.url,
                 delivery.id,
                 attempt,
