@@ -79,7 +79,7 @@ def read_alerts(
             session, visible_buildings(session, user), where, limit, cursor
         )
     except InvalidCursorError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     return AlertPage(items=[AlertOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -174,7 +174,7 @@ def assign_alert(
     ).one_or_none()
     if assignee is None or not assignee.active or assignee.role == Role.STUDENT:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, "assignee must be an active staff user id"
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "assignee must be an active staff user id"
         )
     scope = visible_buildings(session, user)
     return _change(lambda: alerts.service.assign(alert_id, _by(user), body.assignee, scope))
