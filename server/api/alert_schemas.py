@@ -66,7 +66,7 @@ class AcknowledgeIn(BaseModel):
 
 class AssignIn(BaseModel):
     #: A user id (``user_account.id``) of a counselor, security guard or admin.
-    assignee: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,9}$")]
+    assignee: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,8}$")]
 
 
 class ResolveIn(BaseModel):

@@ -1,4 +1,4 @@
-"""The engine hook inside ingest: committed batches → engine → alerts; failures never stop ingest."""
+"""The engine hook in ingest: committed batches → engine → alerts; failures never stop ingest."""
 
 from __future__ import annotations
 

@@ -113,7 +113,8 @@ def test_a_clear_resolves_as_system_and_a_new_raise_opens_a_new_alert(
     # A new incident on the same door is a new alert.
     service.emit([signal(at=T0 + timedelta(minutes=5))])
     old, new = _alerts(sessions)
-    assert old.id == alert.id and old.status == "resolved"
+    assert old.id == alert.id
+    assert old.status == "resolved"
     assert (new.status, new.count, new.first_seen) == ("open", 1, T0 + timedelta(minutes=5))
     assert [c for c, _ in recorder.changes()] == [Change.OPENED, Change.RESOLVED, Change.OPENED]
 
