@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, HttpUrl, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY: Final = "dev-secret-do-not-use-in-production-0123456789"
@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     #: proxies recycle connections and bounds what a lost event could leave stale).
     alert_sse_max_s: float = Field(default=3_600.0, gt=0)
     #: Webhook URLs (a JSON list in the environment) that receive alert changes.
-    alert_webhook_urls: list[str] = Field(default_factory=list)
+    alert_webhook_urls: list[HttpUrl] = Field(default_factory=list)
     alert_webhook_queue_size: int = Field(default=10_000, ge=1)
     alert_webhook_timeout_s: float = Field(default=5.0, gt=0)
     alert_webhook_max_attempts: int = Field(default=6, ge=1)

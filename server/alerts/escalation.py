@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from server.alerts.service import AlertService
 
@@ -33,7 +33,7 @@ class Escalator:
         while not self._stop.wait(self._interval_s):
             try:
                 self._service.escalate()
-            except OperationalError as exc:
-                # The database is away: the steps are taken on the next pass.
+            except SQLAlchemyError as exc:
+                # The database is away or refused a write: due steps are taken next pass.
                 self._service.stats.add("escalation_errors")
                 logger.error("escalation pass failed, retried next pass: %s", exc)

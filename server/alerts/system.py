@@ -42,7 +42,9 @@ class AlertSystem:
             timeout_s=settings.alert_webhook_timeout_s,
         )
         self.webhooks = [
-            WebhookSink(url, self.stats, retry=retry, max_queue=settings.alert_webhook_queue_size)
+            WebhookSink(
+                str(url), self.stats, retry=retry, max_queue=settings.alert_webhook_queue_size
+            )
             for url in settings.alert_webhook_urls
         ]
         self.service = AlertService(
