@@ -4,6 +4,7 @@ See docs/alerts.md. The engine's side of the contract is :mod:`rules.signals`.
 """
 
 from server.alerts.errors import (
+    AlertConflictError,
     AlertError,
     AlertNotFoundError,
     IllegalTransitionError,
@@ -14,6 +15,7 @@ from server.alerts.service import AlertService, EscalationPolicy, fingerprint
 from server.alerts.stats import AlertStats
 
 __all__ = [
+    "AlertConflictError",
     "AlertError",
     "AlertEvent",
     "AlertEventSink",

@@ -17,3 +17,7 @@ class IllegalTransitionError(AlertError, ValueError):
 
 class InvalidSignalError(AlertError, ValueError):
     """A signal the service cannot store (naive time, over-long id …)."""
+
+
+class AlertConflictError(AlertError, RuntimeError):
+    """Other workers kept opening and resolving the same alert while this one tried to."""

@@ -28,12 +28,14 @@ from typing import Final, cast
 
 from sqlalchemy import CursorResult, Executable, Table, case, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.ids import new_event_id
 from rules.signals import Action, AlertSignal, Level, Severity, SignalKind
 from server.alerts.actions import FireRelease
 from server.alerts.errors import (
+    AlertConflictError,
     AlertNotFoundError,
     IllegalTransitionError,
     InvalidSignalError,
@@ -55,7 +57,9 @@ SEVERITY_RANK: Final = {
     Severity.MAJOR: 2,
     Severity.CRITICAL: 3,
 }
-_MAX_RULE, _MAX_SUBJECT, _MAX_MESSAGE = 40, 120, 200
+_MAX_RULE, _MAX_SUBJECT, _MAX_MESSAGE, _MAX_PLACE = 40, 120, 200, 32
+#: Tries to open-or-find an alert when other workers keep opening and resolving it.
+_OPEN_ATTEMPTS: Final = 3
 # Core tables for the inserts: an ORM-enabled INSERT reports no row count on psycopg.
 _ALERT_TABLE: Final = cast(Table, AlertRow.__table__)
 _SIGNAL_TABLE: Final = cast(Table, AlertSignalRow.__table__)
@@ -94,6 +98,13 @@ def validate_signal(signal: AlertSignal) -> None:
         raise InvalidSignalError(f"rule id must be 1-{_MAX_RULE} characters")
     if not signal.subject or len(signal.subject) > _MAX_SUBJECT:
         raise InvalidSignalError(f"subject must be 1-{_MAX_SUBJECT} characters")
+    for name, place in (
+        ("building", signal.building),
+        ("floor", signal.floor),
+        ("room", signal.room),
+    ):
+        if place is not None and not 0 < len(place) <= _MAX_PLACE:
+            raise InvalidSignalError(f"{name} must be 1-{_MAX_PLACE} characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +153,7 @@ class AlertService:
     # -- signals ---------------------------------------------------------------
 
     def emit(self, signals: Sequence[AlertSignal]) -> None:
-        """Apply each signal in its own transaction; a bad one is counted and skipped."""
+        """Apply each signal in its own transaction; a bad or failing one is counted, skipped."""
         for signal in signals:
             try:
                 validate_signal(signal)
@@ -153,10 +164,21 @@ class AlertService:
                 )
                 continue
             self.stats.add("signals")
-            if signal.kind == SignalKind.RAISE:
-                self._raise(signal)
-            else:
-                self._clear(signal)
+            try:
+                if signal.kind == SignalKind.RAISE:
+                    self._raise(signal)
+                else:
+                    self._clear(signal)
+            except (SQLAlchemyError, AlertConflictError) as exc:
+                # This signal is lost (counted, logged); the next ones are still tried.
+                self.stats.add("signals_failed")
+                logger.error(
+                    "signal %s %s for %s not applied: %s",
+                    signal.kind.value,
+                    signal.rule,
+                    signal.subject,
+                    exc,
+                )
 
     def _raise(self, signal: AlertSignal) -> None:
         now = self._clock()
@@ -166,17 +188,7 @@ class AlertService:
             if session.get(AlertSignalRow, key) is not None:
                 self.stats.add("signals_duplicate")
                 return
-            row = self._open_alert(session, signal.rule, signal.subject)
-            change = Change.UPDATED
-            if row is None and self._insert_alert(session, signal, now):
-                change = Change.OPENED
-                row = self._open_alert(session, signal.rule, signal.subject)
-            elif row is None:
-                # Another worker opened it between our look and our insert.
-                self.stats.add("open_conflicts")
-                row = self._open_alert(session, signal.rule, signal.subject)
-            if row is None:
-                raise AssertionError("the unique index refused an alert that is not there")
+            row, change = self._open_or_find(session, signal, now)
             if not self._record_signal(session, key, row.id, signal.event_time):
                 self.stats.add("signals_duplicate")
                 return
@@ -192,6 +204,23 @@ class AlertService:
         if released_for is not None:
             self.fire_release.release(released_for.building, released_for.id)
         self._publish(AlertEvent(change, out))
+
+    def _open_or_find(
+        self, session: Session, signal: AlertSignal, now: datetime
+    ) -> tuple[AlertRow, Change]:
+        """The unresolved alert of the signal's key: a new one (OPENED) or the existing one."""
+        for _ in range(_OPEN_ATTEMPTS):
+            row = self._open_alert(session, signal.rule, signal.subject)
+            if row is not None:
+                return row, Change.UPDATED
+            if self._insert_alert(session, signal, now):
+                row = self._open_alert(session, signal.rule, signal.subject)
+                if row is not None:
+                    return row, Change.OPENED
+            # Another worker opened it between our look and our insert (and, if it is
+            # gone again, resolved it at once): look again.
+            self.stats.add("open_conflicts")
+        raise AlertConflictError(f"no unresolved alert for {signal.rule} {signal.subject}")
 
     def _clear(self, signal: AlertSignal) -> None:
         now = self._clock()

@@ -98,10 +98,12 @@ def test_a_failing_alert_service_is_counted_too(sessions: sessionmaker[Session])
     with sessions() as session, session.begin():
         # A schema the service cannot write to: every emit fails in the database.
         session.execute(text("DROP TABLE alert_signal"))
-    writer.write([wire("b1", smoke_sample(1, True, rng))])
-    assert stats.get("emit_errors") == 1
+    writer.write([wire("b1", smoke_sample(1, True, rng)), wire("b1", smoke_sample(2, True, rng))])
+    # Each signal fails on its own (counted, logged); nothing reaches ingest.
+    assert stats.get("signals_failed") == 2
+    assert stats.get("emit_errors") == 0
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(TelemetrySample)) == 1
+        assert session.scalar(select(func.count()).select_from(TelemetrySample)) == 2
 
 
 def test_the_ticker_advances_the_engine_on_processing_time(sessions: sessionmaker[Session]) -> None:

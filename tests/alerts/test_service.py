@@ -141,11 +141,12 @@ def test_an_invalid_signal_is_counted_and_the_others_are_kept(
 ) -> None:
     naive = signal(subject="door:b1-gate-out/main", at=T0.replace(tzinfo=None))
     too_long = signal(subject="door:" + "x" * 200)
+    bad_room = signal(subject="room:b1-r999", room="r" * 40)
     good = signal()
-    service.emit([naive, too_long, good])
+    service.emit([naive, too_long, bad_room, good])
     [alert] = _alerts(sessions)
     assert alert.subject == good.subject
-    assert service.stats.get("signals_rejected") == 2
+    assert service.stats.get("signals_rejected") == 3
     assert service.stats.get("signals") == 1
 
 
