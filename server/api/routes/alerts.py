@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -158,10 +158,12 @@ def acknowledge_alert(
     user: StaffUser,
     alerts: AlertsDep,
     alert_id: AlertPath,
-    body: AcknowledgeIn,
+    body: Annotated[AcknowledgeIn | None, Body()] = None,
 ) -> AlertOut:
+    """Acknowledge (stops escalation); the body, with its optional note, may be left out."""
+    note = None if body is None else body.note
     scope = visible_buildings(session, user)
-    return _change(lambda: alerts.service.acknowledge(alert_id, _by(user), body.note, scope))
+    return _change(lambda: alerts.service.acknowledge(alert_id, _by(user), note, scope))
 
 
 @router.post("/{alert_id}/assign")
