@@ -42,6 +42,7 @@ from server.alerts.errors import (
 )
 from server.alerts.events import AlertEvent, AlertEventSink, Change
 from server.alerts.levels import can_see, next_level
+from server.alerts.relay import PgRelay
 from server.alerts.schemas import AlertOut
 from server.alerts.stats import AlertStats
 from server.db import AlertHistoryRow, AlertRow, AlertSignalRow
@@ -133,8 +134,11 @@ class AlertService:
         policy: EscalationPolicy | None = None,
         clock: Callable[[], datetime] = utcnow,
         stats: AlertStats | None = None,
+        relay: PgRelay | None = None,
     ) -> None:
         self._sessions = sessions
+        #: Tells the other server processes about each change (PostgreSQL only).
+        self.relay = relay
         self._sinks = list(sinks)
         self.policy = policy if policy is not None else EscalationPolicy()
         self._clock = clock
@@ -199,7 +203,7 @@ class AlertService:
             if Action.FIRE_RELEASE in signal.actions and self._claim_actions(session, row.id, now):
                 self._history(session, row, now, SYSTEM, "fire_release", None)
                 released_for = row
-            out = self._reload(session, row.id)
+            out = self._finish(session, change, row.id)
         self.stats.add(f"alerts_{change.value}")
         if released_for is not None:
             self.fire_release.release(released_for.building, released_for.id)
@@ -242,7 +246,7 @@ class AlertService:
             if done != 1:
                 return
             self._history(session, row, now, SYSTEM, "resolved", signal.message or "cleared")
-            out = self._reload(session, row.id)
+            out = self._finish(session, Change.RESOLVED, row.id)
         self.stats.add("alerts_resolved")
         self._publish(AlertEvent(Change.RESOLVED, out))
 
@@ -390,7 +394,7 @@ class AlertService:
                     f"cannot {_VERBS[change]} an alert that is {row.status}"
                 )
             self._history(session, row, now, by, change.value, note)
-            out = self._reload(session, alert_id)
+            out = self._finish(session, change, alert_id)
         self.stats.add(f"alerts_{change.value}")
         self._publish(AlertEvent(change, out))
         return out
@@ -443,7 +447,7 @@ class AlertService:
                 alert_id=row.id, at=now, by=SYSTEM, action="escalated", note=note, level=above.value
             )
             session.add(history)
-            out = self._reload(session, row.id)
+            out = self._finish(session, Change.ESCALATED, row.id)
         self.stats.add("alerts_escalated")
         logger.info("alert %s escalated from %s to %s", row.id, row.level, above.value)
         self._publish(AlertEvent(Change.ESCALATED, out))
@@ -465,6 +469,18 @@ class AlertService:
             )
             .execution_options(populate_existing=True)
         ).one_or_none()
+
+    def _finish(self, session: Session, change: Change, alert_id: str) -> AlertOut:
+        """The alert as it is now; other processes are told at commit (PostgreSQL)."""
+        if self.relay is not None:
+            self.relay.notify(session, change, alert_id)
+        return self._reload(session, alert_id)
+
+    def read(self, alert_id: str) -> AlertOut | None:
+        """One alert as it is now (for another process's change, see relay)."""
+        with self._sessions() as session:
+            row = session.get(AlertRow, alert_id)
+            return None if row is None else AlertOut.model_validate(row)
 
     @staticmethod
     def _reload(session: Session, alert_id: str) -> AlertOut:

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from rules.signals import RuleEngine
 from server.alerts.broadcast import Broadcaster
 from server.alerts.escalation import Escalator
+from server.alerts.events import AlertEvent, Change
 from server.alerts.hook import EngineHook
+from server.alerts.relay import PgRelay
 from server.alerts.service import AlertService, EscalationPolicy
 from server.alerts.stats import AlertStats
 from server.alerts.webhook import RetryPolicy, WebhookSink
@@ -47,8 +49,12 @@ class AlertSystem:
             )
             for url in settings.alert_webhook_urls
         ]
+        bind = sessions.kw["bind"]
+        # Several server processes share PostgreSQL: their viewers see each other's changes.
+        self.relay = PgRelay(bind, self.stats) if bind.dialect.name == "postgresql" else None
         self.service = AlertService(
             sessions,
+            relay=self.relay,
             sinks=[self.broadcaster, *self.webhooks],
             policy=EscalationPolicy(
                 room=timedelta(seconds=settings.alert_escalate_room_s),
@@ -68,6 +74,8 @@ class AlertSystem:
             )
 
     def start(self) -> None:
+        if self.relay is not None:
+            self.relay.start(self._from_another_process)
         for webhook in self.webhooks:
             webhook.start()
         self.escalator.start()
@@ -83,5 +91,13 @@ class AlertSystem:
         if self.hook is not None:
             self.hook.stop()
         self.escalator.stop()
+        if self.relay is not None:
+            self.relay.stop()
         for webhook in self.webhooks:
             webhook.close()
+
+    def _from_another_process(self, change: Change, alert_id: str) -> None:
+        """Another worker changed an alert: show it to this process's SSE viewers."""
+        alert = self.service.read(alert_id)
+        if alert is not None:
+            self.broadcaster.deliver(AlertEvent(change, alert))
