@@ -188,7 +188,11 @@ class UplinkPipeline:
                     seen = [s for s in seen if s[0] != message.device]
                     prune[message.device] = _SEQ_MAX
                 seen.append((message.device, message.seq))
-                stamped = msgspec.structs.replace(message, received_at=now, replayed=replayed)
+                # A device that replays its own outbox has marked the event already;
+                # the gateway only adds its own backlog, never clears the mark.
+                stamped = msgspec.structs.replace(
+                    message, received_at=now, replayed=replayed or message.replayed
+                )
                 payload = encode(stamped)
             for observer in self._observers:
                 observer.observe(message, family)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from server import logredact
+from server.alerts.system import EngineFactory
 from server.api import api_router
 from server.api.login_throttle import LoginThrottle
 from server.api.middleware import SecurityHeadersMiddleware
@@ -19,8 +20,14 @@ from server.runtime import start_runtime
 from server.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The server application; ``settings`` default to the ``DORM_*`` environment."""
+def create_app(
+    settings: Settings | None = None, engine_factory: EngineFactory | None = None
+) -> FastAPI:
+    """The server application; ``settings`` default to the ``DORM_*`` environment.
+
+    ``engine_factory`` builds the rules engine that runs inside ingest (none: alerts
+    come only from what is already stored; the service, API and escalation still run).
+    """
     settings = settings if settings is not None else Settings()
     logredact.install(
         [settings.secret_key, settings.card_hash_key, settings.mqtt_password, settings.influx_token]
@@ -29,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Migrations and connecting are blocking: keep them off the event loop.
-        runtime = await run_in_threadpool(start_runtime, settings)
+        runtime = await run_in_threadpool(start_runtime, settings, engine_factory)
         app.state.runtime = runtime
         retention: RetentionWorker | None = None
         if settings.retention_interval_s > 0:

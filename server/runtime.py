@@ -7,15 +7,22 @@ in reverse order of creation, and nothing is left to ``__del__``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from protocol.messages import Message
 from protocol.signing import DownlinkSigner, load_signer
+from rules.signals import RuleEngine
+from server.alerts.hook import EngineHook
+from server.alerts.system import AlertSystem, EngineFactory
 from server.db.engine import make_engine, make_sessionmaker, upgrade_to_head
 from server.ingest import IngestPipeline, IngestStats, IngestStatsView
+from server.ingest.writer import Observer
 from server.mqttlink import MqttLink
 from server.rollups import DirtyMinutes, RollupWorker
 from server.settings import DEV_CARD_HASH_KEY, DEV_SECRET_KEY, Settings
@@ -37,6 +44,7 @@ class Runtime:
     rollups: RollupWorker | None = None
     #: signs commands and allowlists (protocol.signing); None sends them unsigned
     downlink_signer: DownlinkSigner | None = None
+    alerts: AlertSystem | None = None
 
     @property
     def key_dir(self) -> Path:
@@ -56,6 +64,8 @@ class Runtime:
             self.pipeline.stop()
         if self.rollups is not None:
             self.rollups.stop()
+        if self.alerts is not None:
+            self.alerts.close()
         if self.link is not None:
             self.link.stop()
         if self.timeseries is not None:
@@ -63,8 +73,25 @@ class Runtime:
         self.engine.dispose()
 
 
-def start_runtime(settings: Settings) -> Runtime:
-    """Migrate the database, then start the time-series writer, ingest and MQTT."""
+def _live_rules(settings: Settings, *, sessions: sessionmaker[Session]) -> RuleEngine:
+    """The rules engine the server runs by default (rules.live)."""
+    from rules.live import LiveRules
+
+    return LiveRules(
+        sessions,
+        rules_file=settings.rules_file,
+        reload_s=settings.rules_reload_s,
+        event_clock=settings.rules_clock == "events",
+    )
+
+
+def start_runtime(settings: Settings, engine_factory: EngineFactory | None = None) -> Runtime:
+    """Migrate the database, then start alerts, the time-series writer, ingest and MQTT.
+
+    The rules engine ``engine_factory`` builds runs inside ingest; without one,
+    the live rules (rules.live: ``DORM_RULES_FILE`` over the defaults, the site
+    from SQL) unless ``DORM_RULES_ENABLED=false``.
+    """
     if settings.secret_key == DEV_SECRET_KEY or settings.card_hash_key == DEV_CARD_HASH_KEY:
         logger.warning(
             "running with the public development keys: set DORM_ENVIRONMENT=production, "
@@ -83,7 +110,11 @@ def start_runtime(settings: Settings) -> Runtime:
             "DORM_DOWNLINK_KEY_FILE is not set: commands and allowlists go out unsigned, "
             "and devices provisioned with downlink keys will refuse them"
         )
+    if engine_factory is None and settings.rules_enabled:
+        engine_factory = partial(_live_rules, sessions=runtime.sessions)
     try:
+        runtime.alerts = AlertSystem(settings, runtime.sessions, engine_factory)
+        runtime.alerts.start()
         influx = settings.influx_connection()
         if influx is not None:
             runtime.timeseries = TimeSeriesWriter(
@@ -100,7 +131,7 @@ def start_runtime(settings: Settings) -> Runtime:
                 engine,
                 runtime.stats,
                 sink=runtime.timeseries,
-                observer=dirty.observe,
+                observer=_observers(dirty.observe, runtime.alerts.hook),
                 queue_size=settings.ingest_queue_size,
                 batch_size=settings.ingest_batch_size,
                 batch_interval_s=settings.ingest_batch_interval_s,
@@ -121,6 +152,8 @@ def start_runtime(settings: Settings) -> Runtime:
                 receive_maximum=settings.mqtt_receive_maximum,
             )
             runtime.pipeline.acknowledge = runtime.link.ack
+            runtime.alerts.service.fire_release.link = runtime.link
+            runtime.alerts.service.fire_release.signer = runtime.downlink_signer
             runtime.link.start()
     except BaseException:
         runtime.close()
@@ -132,3 +165,16 @@ def start_runtime(settings: Settings) -> Runtime:
         "on" if settings.influx_enabled else "off",
     )
     return runtime
+
+
+def _observers(first: Observer, hook: EngineHook | None) -> Observer:
+    """The ingest observer: the rollups', then the rules engine's when one is plugged in."""
+    if hook is None:
+        return first
+    second = hook.observe
+
+    def both(messages: Sequence[tuple[str, Message]]) -> None:
+        first(messages)
+        second(messages)
+
+    return both

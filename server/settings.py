@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, HttpUrl, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY: Final = "dev-secret-do-not-use-in-production-0123456789"
@@ -59,6 +59,40 @@ class Settings(BaseSettings):
     ingest_batch_interval_s: float = Field(default=0.1, gt=0)
     #: How often the per-minute chart rollups catch up with ingest.
     rollup_interval_s: float = Field(default=5.0, gt=0)
+
+    #: Alert escalation (docs/alerts.md): time an unacknowledged alert stays at a level.
+    alert_escalate_room_s: float = Field(default=300.0, gt=0)
+    alert_escalate_floor_s: float = Field(default=600.0, gt=0)
+    alert_escalate_building_s: float = Field(default=900.0, gt=0)
+    #: How often the escalation thread looks for steps that are due.
+    alert_escalation_interval_s: float = Field(default=5.0, gt=0)
+    #: SSE: a keepalive comment this often; a subscriber this many events behind is dropped.
+    alert_sse_keepalive_s: float = Field(default=15.0, gt=0)
+    alert_sse_queue_size: int = Field(default=1_000, ge=1)
+    #: A stream ends after this long and the client reconnects (fresh snapshot; lets
+    #: proxies recycle connections and bounds what a lost event could leave stale).
+    alert_sse_max_s: float = Field(default=3_600.0, gt=0)
+    #: Webhook URLs (a JSON list in the environment) that receive alert changes.
+    alert_webhook_urls: list[HttpUrl] = Field(default_factory=list)
+    alert_webhook_queue_size: int = Field(default=10_000, ge=1)
+    alert_webhook_timeout_s: float = Field(default=5.0, gt=0)
+    alert_webhook_max_attempts: int = Field(default=6, ge=1)
+    #: First retry delay, doubled after each failure up to ``alert_webhook_backoff_max_s``.
+    alert_webhook_backoff_s: float = Field(default=0.5, gt=0)
+    alert_webhook_backoff_max_s: float = Field(default=60.0, gt=0)
+    #: How often a plugged-in rules engine is advanced on processing time.
+    alert_engine_tick_s: float = Field(default=1.0, gt=0)
+
+    #: Run the safety-alert rules (rules/, docs/rules.md) inside ingest.
+    rules_enabled: bool = True
+    #: A rules YAML over the shipped defaults (rules/defaults.yaml); reloaded when it changes.
+    rules_file: Path | None = None
+    #: How often the rules file and the site context (rooms, shifts, leaves…) are re-read.
+    rules_reload_s: float = Field(default=30.0, gt=0)
+    #: ``wall``: the rules' processing time is the wall clock (real devices).
+    #: ``events``: it follows the newest live event time — only for accelerated
+    #: simulations and the demo, whose event time runs faster than the wall (rules.live).
+    rules_clock: Literal["wall", "events"] = "wall"
 
     influx_url: str | None = None
     influx_org: str | None = None

@@ -232,6 +232,8 @@ def start_services(
         "DORM_TOKEN_KEY_DIR": str(key_dir),
         "DORM_CARD_HASH_KEY": CARD_KEY,
         "DORM_SECRET_KEY": SECRET_KEY,
+        # Simulated event time runs faster than the wall: the rules follow it (rules.live).
+        "DORM_RULES_CLOCK": "events",
     }
     say(f"[3/5] server on http://127.0.0.1:{port}")
     server = ServerProcess(port, env, workdir / "server.log")

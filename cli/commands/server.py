@@ -14,6 +14,10 @@ EXIT_BAD_SETTINGS = 2
 logger = logging.getLogger(__name__)
 
 
+#: How long a shutdown waits for requests in progress (and open SSE streams).
+SHUTDOWN_GRACE_S = 5
+
+
 def run_server(args: argparse.Namespace) -> int:
     """Read the ``DORM_*`` settings, then serve ``create_app`` on ``--host``/``--port``."""
     import uvicorn
@@ -26,7 +30,15 @@ def run_server(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"dorm server: invalid settings:\n{exc}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        # Open SSE streams (/alerts/stream) never end by themselves: without a limit
+        # uvicorn would wait for them forever on shutdown. After it they are cancelled.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
     return EXIT_OK
 
 

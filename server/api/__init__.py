@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from server.api.routes import (
+    alerts,
     audit,
     buildings,
     charts,
@@ -35,6 +36,7 @@ for module in (
     audit,
     privacy,
     dashboard,
+    alerts,
 ):
     api_router.include_router(module.router)
 

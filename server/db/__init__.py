@@ -1,5 +1,6 @@
 """The SQL domain (SQLAlchemy 2 typed ORM); importing this registers every table."""
 
+from server.db.alerts import AlertHistoryRow, AlertRow, AlertSignalRow
 from server.db.audit import AuditAppendOnlyError, AuditEntry
 from server.db.base import Base, UTCDateTime
 from server.db.events import (
@@ -25,6 +26,9 @@ from server.db.state import AllowlistVersion, DutyShift, GateFlowMinute, Presenc
 
 __all__ = [
     "AccessEvent",
+    "AlertHistoryRow",
+    "AlertRow",
+    "AlertSignalRow",
     "AllowlistVersion",
     "AuditAppendOnlyError",
     "AuditEntry",

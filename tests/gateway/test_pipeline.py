@@ -7,11 +7,13 @@ events and the warning level is reported.
 from __future__ import annotations
 
 import json
+import queue
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -173,5 +175,29 @@ def test_quota_sheds_telemetry_before_events_and_warns(tmp_path: Path) -> None:
         assert all(isinstance(decode(r.topic, r.payload), AccessDecision) for r in events)
         replayed = [decode(r.topic, r.payload) for r in events]
         assert all(isinstance(m, AccessDecision) and m.replayed for m in replayed)
+    finally:
+        h.outbox.close()
+
+
+def test_a_device_replay_mark_survives_a_live_gateway(tmp_path: Path) -> None:
+    """The gateway stamps its own backlog as replayed and keeps the device's own mark."""
+    h = Harness(tmp_path)
+    h.pipeline = UplinkPipeline(
+        h.config,
+        queue.Queue(),
+        h.outbox,
+        h.counters,
+        ack=lambda mid, _qos: h.acked.append(mid),
+        stored=lambda: None,
+        uplink_connected=lambda: True,
+    )
+    try:
+        from_device_backlog = msgspec.structs.replace(access("b1-gate-in", 1), replayed=True)
+        h.feed([wire(from_device_backlog), wire(access("b1-gate-in", 2))])
+        rows = h.outbox.next_batch(10)
+        marks = [
+            m.replayed for r in rows if isinstance(m := decode(r.topic, r.payload), AccessDecision)
+        ]
+        assert marks == [True, False]
     finally:
         h.outbox.close()

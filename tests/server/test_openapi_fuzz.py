@@ -33,6 +33,8 @@ def api(database_url: str, tmp_path: Path, mosquitto: MosquittoBroker) -> Iterat
         mqtt_host=mosquitto.host,
         mqtt_port=mosquitto.port,
         mqtt_topic_filter="dorm/v1/fuzz-nobody/#",
+        # The alert stream ends after this (it would otherwise never end).
+        alert_sse_max_s=0.2,
     )
     with seeded_api(config) as seeded:
         yield seeded

@@ -14,6 +14,8 @@ from tests.server.apiclient import SeededApi, make_settings, seeded_api
 S, C, X, A = "student", "counselor", "security", "admin"
 ALL: Final = frozenset({S, C, X, A})
 STAFF: Final = frozenset({C, X, A})
+#: An alert id no alert has (the routes answer 404 to those allowed, 403 to the others).
+ALERT: Final = "01JBQ8Z0X4T6Y5V3W2N1M0K9H8"
 
 # (method, route path) → (roles allowed, concrete path, JSON body or form).
 MATRIX: Final[dict[tuple[str, str], tuple[frozenset[str], str, dict[str, Any] | None]]] = {
@@ -152,6 +154,25 @@ MATRIX: Final[dict[tuple[str, str], tuple[frozenset[str], str, dict[str, Any] | 
     ),
     ("GET", "/api/v1/dashboard/duty"): (frozenset({C, A}), "/api/v1/dashboard/duty", None),
     ("GET", "/api/v1/dashboard/me/qr"): (ALL, "/api/v1/dashboard/me/qr", None),
+    ("GET", "/api/v1/alerts"): (STAFF, "/api/v1/alerts", None),
+    # Ends after DORM_ALERT_SSE_MAX_S (short in the fixture below).
+    ("GET", "/api/v1/alerts/stream"): (STAFF, "/api/v1/alerts/stream", None),
+    ("GET", "/api/v1/alerts/{alert_id}"): (STAFF, f"/api/v1/alerts/{ALERT}", None),
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): (
+        STAFF,
+        f"/api/v1/alerts/{ALERT}/acknowledge",
+        {"note": "seen"},
+    ),
+    ("POST", "/api/v1/alerts/{alert_id}/assign"): (
+        STAFF,
+        f"/api/v1/alerts/{ALERT}/assign",
+        {"assignee": "4"},
+    ),
+    ("POST", "/api/v1/alerts/{alert_id}/resolve"): (
+        STAFF,
+        f"/api/v1/alerts/{ALERT}/resolve",
+        {"note": "handled"},
+    ),
 }
 #: Routes anyone may call (no bearer token).
 PUBLIC: Final = {("POST", "/api/v1/login/access-token")}
@@ -169,6 +190,7 @@ def api(
         mqtt_port=mosquitto.port,
         # Listen to a building nobody publishes to: this test only sends commands.
         mqtt_topic_filter=f"dorm/v1/{building_id}/#",
+        alert_sse_max_s=0.3,
     )
     with seeded_api(settings) as seeded:
         yield seeded
