@@ -50,7 +50,7 @@ from edge.runtime import CARD_KEY_FILE
 from protocol.codec import decode
 from protocol.keys import token_key
 from protocol.messages import AccessDecision, CredentialKind, Decision, PersonKind, encode
-from protocol.tokens import SigningKey, issue_token
+from protocol.token_issuer import SigningKey, issue_token
 from protocol.topics import Family, device_topic
 from simulators.camera import camera_effects, empty_frame, frame_with_qr
 
