@@ -1,4 +1,4 @@
-"""protocol.signing: what verifies, what does not, and who signs what."""
+"""Signed downlink (protocol.downlink, protocol.signing): what verifies, what not, who signs."""
 
 from __future__ import annotations
 
