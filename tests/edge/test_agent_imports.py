@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
+import msgspec
 import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
@@ -93,7 +94,7 @@ def test_a_gate_with_its_camera_verifies_without_cryptography(
 ) -> None:
     server = DownlinkSigner.generate("server")
     keys_file = tmp_path / "downlink-keys.json"
-    keys_file.write_bytes(encode(TrustFile(keys=[server.trusted(KeyScope.ALL)])))
+    keys_file.write_bytes(msgspec.json.encode(TrustFile(keys=[server.trusted(KeyScope.ALL)])))
     token_signing = SigningKey.generate("k1")
     people = snapshot(
         5, issued_at=datetime.now(UTC), keys=[token_key("k1", token_signing.public_key)]
