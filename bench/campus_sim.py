@@ -31,7 +31,7 @@ from pathlib import Path
 from bench.common import Figure, Report
 from devservices import MosquittoBroker
 from edge.mqtt_link import BrokerAddress
-from protocol.tokens import SigningKey
+from protocol.token_issuer import SigningKey
 from simulators import campus as campus_mod
 from simulators import population as population_mod
 from simulators.runner import SimOptions, Simulation

@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 from bench.common import Figure, Report
 from edge.allowlist import index_from_json
 from protocol.codec import decode
+from protocol.downlink import DownlinkVerifier, KeyScope
 from protocol.ids import new_event_id
 from protocol.messages import Command, CommandAction, encode
-from protocol.signing import DownlinkSigner, DownlinkVerifier, KeyScope
+from protocol.signing import DownlinkSigner
 from protocol.topics import Family, building_topic, device_topic
 from tests.edge.helpers import snapshot
 

@@ -19,7 +19,10 @@ Two variants:
   decoded frames, not only been imported.
 
 The device's card reader is evdev (imported, as on a Pi); cards come from
-standard input (``--stdin-cards``).
+standard input (``--stdin-cards``). As in production, the agent checks downlink
+signatures (``--downlink-keys``) and the broker holds the server-signed
+snapshot of the version cached (retained), which the agent receives and
+verifies (12 MB, Ed25519) at every connect.
 
     python -m bench.edge_memory [--runs 3] [--quick]
 """
@@ -38,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import msgspec
 import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -48,10 +52,12 @@ from devservices import MosquittoBroker
 from edge.allowlist import CACHE_FILE, write_atomically
 from edge.runtime import CARD_KEY_FILE
 from protocol.codec import decode
+from protocol.downlink import KeyScope, TrustFile
 from protocol.keys import token_key
 from protocol.messages import AccessDecision, CredentialKind, Decision, PersonKind, encode
-from protocol.tokens import SigningKey, issue_token
-from protocol.topics import Family, device_topic
+from protocol.signing import DownlinkSigner
+from protocol.token_issuer import SigningKey, issue_token
+from protocol.topics import Family, building_topic, device_topic
 from simulators.camera import camera_effects, empty_frame, frame_with_qr
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,6 +74,7 @@ def proc_kib(pid: int, field: str) -> int:
 
 AGENT_MODULE = "cli.commands.edge"
 QR_PERSON = "p-000001"
+SNAPSHOT_TOPIC = building_topic("b1", Family.ALLOWLIST_SNAPSHOT)
 
 
 def record_clip(path: Path, token: str) -> Path:
@@ -117,13 +124,30 @@ class AccessWatcher:
         self.client.loop_stop()
 
 
+def publish_retained(broker: MosquittoBroker, topic: str, payload: bytes) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-edge-memory-pub")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        client.publish(topic, payload, qos=1, retain=True).wait_for_publish(30)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def one_run(
-    broker: MosquittoBroker, cache: bytes, workdir: Path, camera_token: str | None
+    broker: MosquittoBroker,
+    cache: bytes,
+    trust: TrustFile,
+    workdir: Path,
+    camera_token: str | None,
 ) -> tuple[float, float]:
     state = workdir / "state"
     state.mkdir()
     (state / CARD_KEY_FILE).write_bytes(CARD_KEY)
     write_atomically(state / CACHE_FILE, cache)
+    keys_file = workdir / "downlink-keys.json"
+    keys_file.write_bytes(msgspec.json.encode(trust))
     log_path = workdir / "agent.log"
     env = dict(os.environ, GPIOZERO_PIN_FACTORY="mock", PYTHONPATH=str(REPO))
     if camera_token is None:
@@ -154,6 +178,8 @@ def one_run(
                 "--stdin-cards",
                 "--connect-jitter",
                 "0",
+                "--downlink-keys",
+                str(keys_file),
             ],
             stdin=subprocess.PIPE,
             stderr=log_file,
@@ -173,6 +199,8 @@ def one_run(
         if camera_token is not None and not watcher.granted_qr.wait(30):
             raise RuntimeError(f"the camera's QR token was not granted: {log_path.read_text()}")
         time.sleep(2.0)
+        if b"refused allowlist/snapshot" in log_path.read_bytes():
+            raise RuntimeError(f"the signed snapshot was refused: {log_path.read_text()}")
         return proc_kib(process.pid, "VmRSS") / 1024, proc_kib(process.pid, "VmHWM") / 1024
     finally:
         watcher.close()
@@ -192,14 +220,17 @@ def main(argv: list[str] | None = None) -> Report:
     # Staff: admitted during the curfew too, so the token is granted at any hour.
     snapshot.entries[1].kind = PersonKind.STAFF
     cache = encode(snapshot)
+    server = DownlinkSigner.generate("server")
+    trust = TrustFile(keys=[server.trusted(KeyScope.ALL)])
     figures: dict[str, list[float]] = {}
     with MosquittoBroker() as broker:
+        publish_retained(broker, SNAPSHOT_TOPIC, server.sign(SNAPSHOT_TOPIC, cache))
         for _ in range(runs):
             token = issue_token(signing, QR_PERSON, PersonKind.STAFF, datetime.now(UTC))
             assert snapshot.entries[1].person == QR_PERSON
             for name, camera_token in (("card-only", None), ("with camera (QR)", token)):
                 with tempfile.TemporaryDirectory() as workdir:
-                    settled, high = one_run(broker, cache, Path(workdir), camera_token)
+                    settled, high = one_run(broker, cache, trust, Path(workdir), camera_token)
                 figures.setdefault(f"{name}: RSS settled", []).append(settled)
                 figures.setdefault(f"{name}: peak RSS (VmHWM)", []).append(high)
     report = Report("edge_memory")

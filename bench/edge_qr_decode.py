@@ -23,7 +23,7 @@ from bench.common import Figure, Report
 from edge.heap import limit_heap_growth
 from edge.qr import Frame, decode_camera_frame, decode_frame
 from protocol.messages import PersonKind
-from protocol.tokens import SigningKey, issue_token
+from protocol.token_issuer import SigningKey, issue_token
 from simulators.camera import camera_effects, empty_frame, frame_with_qr
 
 EFFECTS: list[dict[str, float]] = [

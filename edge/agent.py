@@ -26,6 +26,7 @@ from edge.events import EventSink
 from edge.mqtt_link import Inbound, MqttLink
 from edge.timers import ThreadScheduler
 from protocol.codec import decode
+from protocol.downlink import SIGNED_FAMILIES, DownlinkSignatureError, DownlinkVerifier
 from protocol.errors import InvalidMessageError
 from protocol.messages import (
     AckResult,
@@ -35,7 +36,6 @@ from protocol.messages import (
     Heartbeat,
     Message,
 )
-from protocol.signing import SIGNED_FAMILIES, DownlinkSignatureError, DownlinkVerifier
 from protocol.topics import Family, TopicError, building_topic, parse_topic
 from transport.outbox import Priority
 

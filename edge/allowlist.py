@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import Annotated, Final
 
 import msgspec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from msgspec import Meta
 
 from edge.allowlist_table import CARD_BYTES, Person, PersonTable
 from edge.errors import AllowlistError, SnapshotNeededError, StateError
 from edge.heap import release_freed_memory
 from protocol.codec import SIZE_LIMITS
-from protocol.keys import keyring_from_allowlist
+from protocol.ed25519 import PublicKey
 from protocol.messages import (
     EARLIEST_TS,
     LATEST_TS,
@@ -47,6 +46,7 @@ from protocol.messages import (
     TokenKey,
     encode,
 )
+from protocol.tokens import keyring_from_allowlist
 from protocol.topics import Family
 
 __all__ = [
@@ -102,7 +102,7 @@ class AllowlistIndex:
     people: int
     schedules: Mapping[str, list[TimeWindow]]
     keys: tuple[TokenKey, ...]
-    keyring: dict[str, Ed25519PublicKey] = field(repr=False)
+    keyring: dict[str, PublicKey] = field(repr=False)
 
     @classmethod
     def empty(cls, building: str) -> AllowlistIndex:
@@ -345,7 +345,7 @@ class _SnapshotFrame(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     entries: list[msgspec.Raw]
     schedules: dict[Id, list[TimeWindow]] = {}
     keys: list[TokenKey] = []
-    # Checked before the frame is decoded (edge.agent, protocol.signing).
+    # Checked before the frame is decoded (edge.agent, protocol.downlink).
     sig: DownlinkSignature | None = None
 
 

@@ -48,9 +48,9 @@ from edge.settings import (
     RoomSensorSettings,
 )
 from edge.timers import ThreadScheduler
+from protocol.downlink import DownlinkVerifier
 from protocol.errors import ProtocolError
 from protocol.messages import Direction
-from protocol.signing import DownlinkVerifier
 from protocol.topics import Family, building_topic, device_topic
 from transport.outbox import Outbox
 

@@ -5,21 +5,24 @@ PEM, mode 0600 — only on the server that issues tokens) and ``K.pub`` (the raw
 Ed25519 public key, base64url — what gates receive). ``CURRENT`` names the key
 that new tokens are signed with; older keys stay so tokens already shown
 keep verifying during a rotation.
+
+This is the server's side (private keys, ``cryptography``); devices get the
+public keys in their allowlist and never import it (:mod:`protocol.ed25519`).
 """
 
 from __future__ import annotations
 
-import base64
 import os
 from pathlib import Path
 from typing import Final
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from protocol.ed25519 import InvalidPublicKeyError, PublicKey
 from protocol.errors import ProtocolError
 from protocol.messages import TokenKey
-from protocol.tokens import SigningKey
+from protocol.token_issuer import SigningKey
 
 CURRENT_FILE: Final = "CURRENT"
 
@@ -28,22 +31,14 @@ class KeyStoreError(ProtocolError, OSError):
     """A key directory that cannot be used."""
 
 
-def public_key_b64(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+def public_key_b64(key: PublicKey) -> str:
+    """The form of a public key in ``K.pub`` files and allowlists (base64url, no padding)."""
+    return key.b64
 
 
-def public_key_from_b64(text: str) -> Ed25519PublicKey:
-    return Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(text + "="))
-
-
-def token_key(kid: str, key: Ed25519PublicKey) -> TokenKey:
+def token_key(kid: str, key: PublicKey) -> TokenKey:
     """The allowlist form of a public key."""
-    return TokenKey(kid=kid, public_key=public_key_b64(key))
-
-
-def keyring_from_allowlist(keys: list[TokenKey]) -> dict[str, Ed25519PublicKey]:
-    return {k.kid: public_key_from_b64(k.public_key) for k in keys}
+    return TokenKey(kid=kid, public_key=key.b64)
 
 
 def write_signing_key(directory: Path, key: SigningKey, *, make_current: bool = True) -> None:
@@ -60,7 +55,7 @@ def write_signing_key(directory: Path, key: SigningKey, *, make_current: bool = 
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
-    (directory / f"{key.kid}.pub").write_text(public_key_b64(key.public_key) + "\n")
+    (directory / f"{key.kid}.pub").write_text(key.public_key.b64 + "\n")
     if make_current:
         (directory / CURRENT_FILE).write_text(key.kid + "\n")
 
@@ -85,12 +80,12 @@ def load_signing_key(directory: Path, kid: str | None = None) -> SigningKey:
     return SigningKey(kid=kid, private_key=private)
 
 
-def load_public_keys(directory: Path) -> dict[str, Ed25519PublicKey]:
+def load_public_keys(directory: Path) -> dict[str, PublicKey]:
     """Every public key in the directory, by key id."""
-    keys: dict[str, Ed25519PublicKey] = {}
+    keys: dict[str, PublicKey] = {}
     for path in sorted(directory.glob("*.pub")):
         try:
-            keys[path.stem] = public_key_from_b64(path.read_text().strip())
-        except ValueError as exc:
+            keys[path.stem] = PublicKey.from_b64(path.read_text().strip())
+        except InvalidPublicKeyError as exc:
             raise KeyStoreError(f"{path}: not a base64url Ed25519 public key: {exc}") from None
     return keys

@@ -15,6 +15,11 @@ code. A token is valid during its own 30-second step; one step of clock skew
 either way is accepted, so a phone refreshing every step always shows a token
 that a gate with a slightly wrong clock still takes. Verification needs only
 the public key, so a stolen gate cannot mint tokens.
+
+This module is the format and its verification, which is all a gate or kiosk
+imports (public keys: :mod:`protocol.ed25519`, libsodium). Issuing tokens
+needs the private key: :mod:`protocol.token_issuer`, used by the server and
+the command line only.
 """
 
 from __future__ import annotations
@@ -22,25 +27,22 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import os
 import struct
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
+from protocol.ed25519 import SIGNATURE_BYTES, PublicKey
 from protocol.errors import ProtocolError
 from protocol.ids import is_valid_id
-from protocol.messages import PersonKind
+from protocol.messages import PersonKind, TokenKey
 
 PREFIX: Final = "DQ1."
 FORMAT_VERSION: Final = 1
 STEP_S: Final = 30
 SKEW_STEPS: Final = 1
 NONCE_BYTES: Final = 8
-SIGNATURE_BYTES: Final = 64
 KID_MAX_CHARS: Final = 8
 
 _KIND_CODES: Final = {PersonKind.STUDENT: 0, PersonKind.STAFF: 1, PersonKind.VISITOR: 2}
@@ -84,24 +86,8 @@ class TokenClaims:
         return datetime.fromtimestamp((self.step + 1 + SKEW_STEPS) * STEP_S, tz=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class SigningKey:
-    """A private key with the key id that names it in tokens."""
-
-    kid: str
-    private_key: Ed25519PrivateKey
-
-    @classmethod
-    def generate(cls, kid: str) -> SigningKey:
-        _check_kid(kid)
-        return cls(kid=kid, private_key=Ed25519PrivateKey.generate())
-
-    @property
-    def public_key(self) -> Ed25519PublicKey:
-        return self.private_key.public_key()
-
-
-def _check_kid(kid: str) -> None:
+def check_key_id(kid: str) -> None:
+    """Raise ValueError unless ``kid`` can name a token key (1-8 of [a-z0-9-])."""
     if not (0 < len(kid) <= KID_MAX_CHARS and kid.isascii() and is_valid_id(kid)):
         raise ValueError(f"key id must be 1-{KID_MAX_CHARS} of [a-z0-9-]: {kid!r}")
 
@@ -120,30 +106,29 @@ def step_of(moment: datetime) -> int:
     return int(moment.timestamp()) // STEP_S
 
 
-def issue_token(
-    key: SigningKey,
-    subject: str,
-    kind: PersonKind,
-    now: datetime,
-    nonce: bytes | None = None,
-) -> str:
-    """Issue a token for ``subject`` valid in the 30-second step containing ``now``."""
+def token_body(kid: str, subject: str, kind: PersonKind, step: int, nonce: bytes) -> bytes:
+    """The signed part of a token (everything before the signature)."""
     if not is_valid_id(subject):
         raise ValueError(f"subject must be a pseudonymous id of [a-z0-9-]: {subject!r}")
-    nonce = os.urandom(NONCE_BYTES) if nonce is None else nonce
     if len(nonce) != NONCE_BYTES:
         raise ValueError(f"nonce must be {NONCE_BYTES} bytes")
-    kid = key.kid.encode("ascii")
+    kid_bytes = kid.encode("ascii")
     sub = subject.encode("ascii")
-    body = (
-        struct.pack(">BBB", FORMAT_VERSION, _KIND_CODES[kind], len(kid))
-        + kid
-        + struct.pack(">I", step_of(now))
+    return (
+        struct.pack(">BBB", FORMAT_VERSION, _KIND_CODES[kind], len(kid_bytes))
+        + kid_bytes
+        + struct.pack(">I", step)
         + nonce
         + struct.pack(">B", len(sub))
         + sub
     )
-    return PREFIX + _b64encode(body + key.private_key.sign(body))
+
+
+def token_text(body: bytes, signature: bytes) -> str:
+    """The token shown in the QR code: the prefix, then base64url of body and signature."""
+    if len(signature) != SIGNATURE_BYTES:
+        raise ValueError(f"an Ed25519 signature is {SIGNATURE_BYTES} bytes")
+    return PREFIX + _b64encode(body + signature)
 
 
 def _parse(token: str) -> tuple[bytes, bytes, TokenClaims]:
@@ -193,16 +178,19 @@ def peek_key_id(token: str) -> str:
     return _parse(token)[2].kid
 
 
-def verify_token(token: str, keys: dict[str, Ed25519PublicKey], now: datetime) -> TokenClaims:
+def keyring_from_allowlist(keys: Iterable[TokenKey]) -> dict[str, PublicKey]:
+    """Key id -> public key, from the keys an allowlist carries."""
+    return {k.kid: PublicKey.from_b64(k.public_key) for k in keys}
+
+
+def verify_token(token: str, keys: Mapping[str, PublicKey], now: datetime) -> TokenClaims:
     """Verify a token with public keys only; raise :class:`TokenError` if refused."""
     body, signature, claims = _parse(token)
     public_key = keys.get(claims.kid)
     if public_key is None:
         raise TokenError(TokenReason.UNKNOWN_KEY, f"no public key with id {claims.kid!r}")
-    try:
-        public_key.verify(signature, body)
-    except InvalidSignature:
-        raise TokenError(TokenReason.BAD_SIGNATURE, "signature does not verify") from None
+    if not public_key.verifies(signature, body):
+        raise TokenError(TokenReason.BAD_SIGNATURE, "signature does not verify")
     delta = step_of(now) - claims.step
     if delta > SKEW_STEPS:
         raise TokenError(

@@ -30,7 +30,8 @@ from typing import Final
 import msgspec
 
 from devservices.mosquitto import render_acl
-from protocol.signing import DownlinkSigner, KeyScope, TrustedKey, TrustFile, load_signer
+from protocol.downlink import KeyScope, TrustedKey, TrustFile
+from protocol.signing import DownlinkSigner, load_signer
 from provisioning.acl import broker_rules
 from provisioning.brokerconf import BrokerLayout, render_broker_config
 from provisioning.passwords import mosquitto_hash, new_password

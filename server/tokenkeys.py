@@ -8,7 +8,7 @@ from pathlib import Path
 
 from protocol.keys import load_public_keys, load_signing_key, token_key, write_signing_key
 from protocol.messages import TokenKey
-from protocol.tokens import SigningKey
+from protocol.token_issuer import SigningKey
 
 logger = logging.getLogger(__name__)
 

@@ -49,7 +49,8 @@ from protocol.messages import (
     PersonKind,
     TimeWindow,
 )
-from protocol.tokens import NONCE_BYTES, SigningKey, issue_token
+from protocol.token_issuer import SigningKey, issue_token
+from protocol.tokens import NONCE_BYTES
 from protocol.topics import TopicError, parse_topic
 from simulators import behaviour
 from simulators.behaviour import Appliance, DutyScan, GatePass, RoomMove, Stimulus

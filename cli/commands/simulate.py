@@ -27,7 +27,7 @@ def _start_time(text: str | None, tz: Any) -> datetime:
 def _simulate(args: argparse.Namespace) -> int:
     from edge.mqtt_link import BrokerAddress
     from protocol.keys import load_signing_key
-    from protocol.tokens import SigningKey
+    from protocol.token_issuer import SigningKey
     from simulators import session
     from simulators.checker import AlertsClient, CheckerError, print_table, wait_for
     from simulators.runner import SimOptions, Simulation

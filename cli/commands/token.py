@@ -10,7 +10,8 @@ from pathlib import Path
 
 from protocol.keys import KeyStoreError, load_public_keys, load_signing_key, write_signing_key
 from protocol.messages import PersonKind
-from protocol.tokens import SigningKey, TokenError, issue_token, verify_token
+from protocol.token_issuer import SigningKey, issue_token
+from protocol.tokens import TokenError, verify_token
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

@@ -21,7 +21,7 @@ from edge.timers import ManualScheduler
 from protocol.codec import decode
 from protocol.keys import token_key
 from protocol.messages import AllowlistSnapshot, DeviceEvent, Direction
-from protocol.tokens import SigningKey
+from protocol.token_issuer import SigningKey
 from tests.edge.helpers import CARD_KEY, GATE_PINS, snapshot
 from transport.outbox import Outbox
 

@@ -14,7 +14,7 @@ import pytest
 
 from edge.camera import FrameIterator, OpenCvCamera, QrScanner
 from protocol.messages import PersonKind
-from protocol.tokens import SigningKey, issue_token
+from protocol.token_issuer import SigningKey, issue_token
 from simulators.camera import camera_effects, empty_frame, frame_with_qr
 
 

@@ -22,7 +22,8 @@ from protocol.messages import (
     PersonKind,
     TimeWindow,
 )
-from protocol.tokens import STEP_S, SigningKey, issue_token
+from protocol.token_issuer import SigningKey, issue_token
+from protocol.tokens import STEP_S
 from siteconfig import load_site
 from tests.edge.helpers import CARD_KEY, card_number, entry, person_id, snapshot
 

@@ -20,7 +20,7 @@ from protocol.messages import (
     DoorEventKind,
     PersonKind,
 )
-from protocol.tokens import SigningKey, issue_token
+from protocol.token_issuer import SigningKey, issue_token
 from simulators.camera import camera_effects, empty_frame, frame_with_qr
 from tests.edge.conftest import GateRig
 from tests.edge.helpers import CARD_KEY, card_number, person_id

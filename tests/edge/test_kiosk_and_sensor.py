@@ -30,7 +30,7 @@ from protocol.messages import (
     PersonKind,
     RoomTelemetry,
 )
-from protocol.tokens import SigningKey, issue_token
+from protocol.token_issuer import SigningKey, issue_token
 from tests.edge.helpers import person_id
 from transport.outbox import Outbox, Priority
 

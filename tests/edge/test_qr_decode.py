@@ -14,7 +14,7 @@ from cli.main import main
 from edge.qr import QrBackend, QrError, decode_frame, read_image
 from protocol.keys import write_signing_key
 from protocol.messages import PersonKind
-from protocol.tokens import SigningKey, issue_token
+from protocol.token_issuer import SigningKey, issue_token
 from simulators.camera import empty_frame, frame_with_qr
 
 

@@ -91,13 +91,13 @@ def test_the_child_reports_a_building_missing_from_the_site(tmp_path: Path) -> N
         load_settings(other, SITE_FILE)
 
 
-def test_a_running_agent_process_never_imports_pydantic(tmp_path: Path) -> None:
+def test_a_running_agent_process_never_imports_pydantic_or_cryptography(tmp_path: Path) -> None:
     program = (
         "import sys; from pathlib import Path; from edge.runtime import EdgeOptions, build; "
         "r = build(EdgeOptions(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), "
         "camera=False, first_connect_jitter_s=0, broker_override=('127.0.0.1', 1))); "
         "r.stop(); print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('pydantic', 'pydantic_core', 'siteconfig', 'yaml')))"
+        "('pydantic', 'pydantic_core', 'siteconfig', 'yaml', 'cryptography')))"
     )
     kiosk = REPO / "firmware-config" / "devices" / "b1-kiosk.yaml"
     done = subprocess.run(

@@ -13,20 +13,19 @@ from hypothesis import strategies as st
 
 from protocol.keys import (
     KeyStoreError,
-    keyring_from_allowlist,
     load_public_keys,
     load_signing_key,
     token_key,
     write_signing_key,
 )
 from protocol.messages import PersonKind
+from protocol.token_issuer import SigningKey, issue_token
 from protocol.tokens import (
     PREFIX,
     STEP_S,
-    SigningKey,
     TokenError,
     TokenReason,
-    issue_token,
+    keyring_from_allowlist,
     peek_key_id,
     verify_token,
 )

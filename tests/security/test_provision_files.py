@@ -12,7 +12,7 @@ import pytest
 from cli.main import main
 from devservices.mosquitto import MOSQUITTO_PASSWD_FALLBACK
 from devservices.process import find_binary
-from protocol.signing import KeyScope, TrustFile
+from protocol.downlink import KeyScope, TrustFile
 from provisioning.passwords import check_mosquitto_hash, mosquitto_hash
 from provisioning.writer import ProvisionError, provision
 from siteconfig import CampusConfig

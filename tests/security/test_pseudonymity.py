@@ -35,7 +35,8 @@ from devservices import MosquittoBroker, VictoriaMetrics
 from devservices.mqttprobe import MqttProbe
 from edge.gate import GateAgent
 from edge.runtime import CARD_KEY_FILE, EdgeOptions, build
-from protocol.signing import DownlinkSigner, KeyScope
+from protocol.downlink import KeyScope
+from protocol.signing import DownlinkSigner
 from provisioning.writer import trust_file_json
 from server.db import AccessEvent
 from tests.edge.helpers import SITE_FILE, write_gate_device

@@ -1,4 +1,4 @@
-"""protocol.signing: what verifies, what does not, and who signs what."""
+"""Signed downlink (protocol.downlink, protocol.signing): what verifies, what not, who signs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ import pytest
 
 from gateway.fire import FireRelease
 from protocol.codec import decode
+from protocol.downlink import (
+    DownlinkSignatureError,
+    DownlinkVerifier,
+    KeyScope,
+    SignatureReason,
+)
 from protocol.ids import new_event_id
 from protocol.messages import (
     AllowlistDelta,
@@ -17,13 +23,7 @@ from protocol.messages import (
     RoomTelemetry,
     encode,
 )
-from protocol.signing import (
-    DownlinkSignatureError,
-    DownlinkSigner,
-    DownlinkVerifier,
-    KeyScope,
-    SignatureReason,
-)
+from protocol.signing import DownlinkSigner
 from protocol.topics import Family, building_topic, device_topic
 from server.allowlist import Published, publish
 from tests.edge.helpers import snapshot

@@ -17,7 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devservices import MosquittoBroker
 from edge.mqtt_link import BrokerAddress
 from protocol.codec import decode
-from protocol.tokens import SigningKey
+from protocol.token_issuer import SigningKey
 from simulators import campus as campus_mod
 from simulators import population as population_mod
 from simulators.runner import SimOptions, Simulation

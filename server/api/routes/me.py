@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import or_, select
 
 from protocol.messages import PersonKind
-from protocol.tokens import SKEW_STEPS, STEP_S, issue_token, step_of
+from protocol.token_issuer import issue_token
+from protocol.tokens import SKEW_STEPS, STEP_S, step_of
 from server.api.deps import CurrentUser, RuntimeDep, SessionDep
 from server.api.schemas import AccessEventOut, QrOut, UserOut
 from server.db import AccessEvent, Credential, Person
