@@ -218,13 +218,16 @@ class BatchWriter:
         if self._observer is not None and batch.decoded:
             self._observer(batch.decoded)
         if self._sink is not None:
-            # Only events new to the database: a time-series store that keeps repeated
-            # samples (VictoriaMetrics without dedup) must not count a duplicate twice.
-            points = [
-                (building, m)
-                for building, m in batch.decoded
-                if isinstance(m, Heartbeat) or (isinstance(m, DeviceEvent) and m.id in fresh)
-            ]
+            # Only events new to the database, once each (a batch may hold the same
+            # event twice): a time-series store that keeps repeated samples
+            # (VictoriaMetrics without dedup) must not count a duplicate twice.
+            points = []
+            for building, m in batch.decoded:
+                if isinstance(m, Heartbeat):
+                    points.append((building, m))
+                elif isinstance(m, DeviceEvent) and m.id in fresh:
+                    fresh.remove(m.id)
+                    points.append((building, m))
             if points:
                 self._sink.offer(points)
 
