@@ -59,6 +59,7 @@ class IngestPipeline:
         batch_size: int = 1_000,
         batch_interval_s: float = 0.1,
         acknowledge: Acknowledger | None = None,
+        backlog_batch_size: int | None = None,
     ) -> None:
         self.stats = stats
         #: Called with the tokens of each settled batch (set before messages arrive).
@@ -71,6 +72,8 @@ class IngestPipeline:
         self._room = threading.Condition()
         self._writer = BatchWriter(engine, stats, sink, observer)
         self._batch_size = batch_size
+        #: Batch size while more than two batches wait (see _next_batch).
+        self._backlog_batch_size = max(batch_size, backlog_batch_size or 4 * batch_size)
         self._batch_interval_s = batch_interval_s
         self._stop = threading.Event()
         self._busy = threading.Event()
@@ -170,6 +173,12 @@ class IngestPipeline:
                 if remaining <= 0:
                     break
                 self._wait_for(lambda: len(items) >= size or self._stop.is_set(), remaining)
+        if len(items) > 2 * size:
+            # More waits than the in-flight window lets a broker send (live traffic
+            # keeps at most two batches in flight): a backlog sent all at once, as
+            # Mosquitto does with a persistent session's queue. Bigger transactions
+            # then cost less per event (fewer commits, index pages written once).
+            size = self._backlog_batch_size
         take = items.popleft
         batch = [take() for _ in range(min(len(items), size))]
         with self._room:

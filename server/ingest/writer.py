@@ -221,7 +221,7 @@ class BatchWriter:
             # Only events new to the database, once each (a batch may hold the same
             # event twice): a time-series store that keeps repeated samples
             # (VictoriaMetrics without dedup) must not count a duplicate twice.
-            points = []
+            points: list[tuple[str, Message]] = []
             for building, m in batch.decoded:
                 if isinstance(m, Heartbeat):
                     points.append((building, m))
