@@ -176,11 +176,14 @@ class TimeSeriesWriter:
                 if not self._chunk:
                     self._chunk_started = now
                 self._chunk.extend(lines)
-                if (
-                    len(self._chunk) >= self._batch_size
-                    or now - self._chunk_started >= self._flush_interval_s
-                ):
+                if now - self._chunk_started >= self._flush_interval_s:
                     full, self._chunk = self._chunk, []
+                elif len(self._chunk) >= self._batch_size:
+                    # Whole chunks go now; the rest waits for more lines.
+                    cut = len(self._chunk) - len(self._chunk) % self._batch_size
+                    full, self._chunk = self._chunk[:cut], self._chunk[cut:]
+                    if self._chunk:
+                        self._chunk_started = now
         if dropped:
             if now - self._last_drop_log >= 1.0:
                 self._last_drop_log = now
