@@ -11,7 +11,8 @@ and that no time-series line was lost. Goal: >= 15,000 events/s for one worker
 (backlog, with the time series).
 
     python -m bench.server_ingest [--runs 5] [--events 100000] [--tsdb | --tsdb-only]
-                                  [--postgres] [--scenario backlog|live|both] [--quick]
+                                  [--postgres] [--scenario backlog|live|both]
+                                  [--mqtt 5|3.1.1] [--quick]
 
 ``--tsdb`` measures without the time series and then with VictoriaMetrics;
 ``--tsdb-only`` only with it. ``--postgres`` uses a throwaway PostgreSQL cluster
@@ -150,6 +151,7 @@ def _settings(
     run: int,
     workdir: Path,
     postgres: PostgresCluster | None = None,
+    protocol: str = "5",
 ) -> Settings:
     influx = (
         {}
@@ -175,6 +177,7 @@ def _settings(
             "mqtt_topic_filter": f"dorm/v1/bench{run}/#",
             "mqtt_client_id": f"bench-worker-{run}",
             "mqtt_persistent_session": True,
+            "mqtt_protocol": protocol,
             **influx,
         }
     )
@@ -233,9 +236,10 @@ def live_run(
     run: int,
     workdir: Path,
     postgres: PostgresCluster | None = None,
+    protocol: str = "5",
 ) -> float:
     """Server running while the publisher sends: bounded by the publisher's rate too."""
-    runtime = _start(_settings(broker, victoria, run, workdir, postgres))
+    runtime = _start(_settings(broker, victoria, run, workdir, postgres, protocol))
     try:
         publisher = _publisher(broker, run, events)
         rate = _measure(runtime, events)
@@ -253,10 +257,11 @@ def backlog_run(
     run: int,
     workdir: Path,
     postgres: PostgresCluster | None = None,
+    protocol: str = "5",
 ) -> float:
     """The publisher fills the server's persistent session while it is down; the server
     then starts and takes the backlog as fast as it can: its own sustained rate."""
-    settings = _settings(broker, victoria, run, workdir, postgres)
+    settings = _settings(broker, victoria, run, workdir, postgres, protocol)
     _start(settings).close()  # creates the broker session and its subscription
     publisher = _publisher(broker, run, events)
     publisher.join(300)
@@ -287,11 +292,17 @@ def main(argv: list[str] | None = None) -> Report:
     tsdb.add_argument("--tsdb-only", action="store_true", help="only with VictoriaMetrics")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--scenario", choices=["backlog", "live", "both"], default="both")
+    parser.add_argument(
+        "--mqtt", choices=["5", "3.1.1"], default="5", help="the server's MQTT protocol"
+    )
     parser.add_argument("--quick", action="store_true", help="2 runs of 20,000 events")
     args = parser.parse_args(argv)
     runs, events = (2, 20_000) if args.quick else (args.runs, args.events)
     database = "PostgreSQL" if args.postgres else "SQLite"
-    report = Report("server_ingest_postgresql" if args.postgres else "server_ingest")
+    if args.mqtt != "5":
+        database = f"MQTT {args.mqtt}, {database}"
+    name = "server_ingest_postgresql" if args.postgres else "server_ingest"
+    report = Report(name if args.mqtt == "5" else f"{name}_mqtt311")
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dorm-bench-")))
         broker = stack.enter_context(MosquittoBroker())
@@ -307,7 +318,7 @@ def main(argv: list[str] | None = None) -> Report:
             label = f"{database} + VictoriaMetrics" if sink else database
             if args.scenario in ("backlog", "both"):
                 backlog = [
-                    backlog_run(broker, sink, events, next(run_ids), workdir, postgres)
+                    backlog_run(broker, sink, events, next(run_ids), workdir, postgres, args.mqtt)
                     for _ in range(runs)
                 ]
                 report.figures.append(
@@ -317,7 +328,7 @@ def main(argv: list[str] | None = None) -> Report:
                 )
             if args.scenario in ("live", "both"):
                 live = [
-                    live_run(broker, sink, events, next(run_ids), workdir, postgres)
+                    live_run(broker, sink, events, next(run_ids), workdir, postgres, args.mqtt)
                     for _ in range(runs)
                 ]
                 report.figures.append(

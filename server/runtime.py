@@ -109,6 +109,7 @@ def start_runtime(settings: Settings) -> Runtime:
                 ),
                 ack_after_store=settings.mqtt_ack_after_store,
                 receive_maximum=settings.mqtt_receive_maximum,
+                protocol=settings.mqtt_protocol,
             )
             runtime.pipeline.acknowledge = runtime.link.ack
             runtime.link.start()
