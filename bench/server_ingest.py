@@ -3,23 +3,31 @@
 A publisher process sends N events (access decisions, passage counts and
 room telemetry) plus 10 % duplicates, QoS 1, at most 100 in flight, to a
 private Mosquitto; the server (the real runtime: paho → bounded queue →
-validated batches → SQLite, and with ``--tsdb`` VictoriaMetrics through
-influxdb-client) stores them. The figure is distinct events stored per second,
-from the first message received to the last one written; the run also checks
-that exactly the distinct events were stored. Goal: >= 15,000 events/s.
+validated batches → SQLite or PostgreSQL, and with ``--tsdb`` VictoriaMetrics
+through influxdb-client) stores them. The figure is distinct events stored per
+second, from the first message received to the last one written; every run
+also checks that exactly the distinct events were stored (no loss, none twice)
+and that no time-series line was lost. Goal: >= 15,000 events/s for one worker
+(backlog, with the time series).
 
-    python -m bench.server_ingest [--runs 5] [--events 100000] [--tsdb] [--quick]
+    python -m bench.server_ingest [--runs 5] [--events 100000] [--tsdb | --tsdb-only]
+                                  [--postgres] [--scenario backlog|live|both]
+                                  [--mqtt 5|3.1.1] [--quick]
 
-``--tsdb`` measures SQLite alone and then SQLite + VictoriaMetrics.
+``--tsdb`` measures without the time series and then with VictoriaMetrics;
+``--tsdb-only`` only with it. ``--postgres`` uses a throwaway PostgreSQL cluster
+(initdb) instead of SQLite, a fresh database per run.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -30,7 +38,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bench.common import Figure, Report
-from devservices import MosquittoBroker, VictoriaMetrics
+from devservices import MosquittoBroker, PostgresCluster, VictoriaMetrics
 from protocol.codec import family_of
 from protocol.ids import new_event_id
 from protocol.messages import (
@@ -142,6 +150,8 @@ def _settings(
     victoria: VictoriaMetrics | None,
     run: int,
     workdir: Path,
+    postgres: PostgresCluster | None = None,
+    protocol: str = "5",
 ) -> Settings:
     influx = (
         {}
@@ -156,13 +166,18 @@ def _settings(
     return Settings.model_validate(
         {
             "environment": "development",
-            "database_url": f"sqlite:///{workdir / f'run{run}.db'}",
+            "database_url": (
+                f"sqlite:///{workdir / f'run{run}.db'}"
+                if postgres is None
+                else postgres.create_database(f"bench{run}")
+            ),
             "token_key_dir": workdir / "keys",
             "mqtt_host": broker.host,
             "mqtt_port": broker.port,
             "mqtt_topic_filter": f"dorm/v1/bench{run}/#",
             "mqtt_client_id": f"bench-worker-{run}",
             "mqtt_persistent_session": True,
+            "mqtt_protocol": protocol,
             **influx,
         }
     )
@@ -202,23 +217,36 @@ def _measure(runtime: Runtime, events: int) -> float:
     elapsed = time.perf_counter() - started
     view = runtime.ingest_view()
     stored = _stored(runtime)
-    if stored != events or view.stored != events or view.queue_dropped or view.rejected:
+    duplicates = total - events
+    if (
+        stored != events
+        or view.stored != events
+        or view.duplicates != duplicates
+        or view.queue_dropped
+        or view.rejected
+    ):
         raise RuntimeError(f"wrong result: {stored} rows, counters {view}")
     return events / elapsed
 
 
 def live_run(
-    broker: MosquittoBroker, victoria: VictoriaMetrics | None, events: int, run: int, workdir: Path
+    broker: MosquittoBroker,
+    victoria: VictoriaMetrics | None,
+    events: int,
+    run: int,
+    workdir: Path,
+    postgres: PostgresCluster | None = None,
+    protocol: str = "5",
 ) -> float:
     """Server running while the publisher sends: bounded by the publisher's rate too."""
-    runtime = _start(_settings(broker, victoria, run, workdir))
+    runtime = _start(_settings(broker, victoria, run, workdir, postgres, protocol))
     try:
         publisher = _publisher(broker, run, events)
         rate = _measure(runtime, events)
         publisher.join(60)
     finally:
         runtime.close()
-    _check_timeseries(runtime)
+    _check_timeseries(runtime, events)
     return rate
 
 
@@ -228,10 +256,12 @@ def backlog_run(
     events: int,
     run: int,
     workdir: Path,
+    postgres: PostgresCluster | None = None,
+    protocol: str = "5",
 ) -> float:
     """The publisher fills the server's persistent session while it is down; the server
     then starts and takes the backlog as fast as it can: its own sustained rate."""
-    settings = _settings(broker, victoria, run, workdir)
+    settings = _settings(broker, victoria, run, workdir, postgres, protocol)
     _start(settings).close()  # creates the broker session and its subscription
     publisher = _publisher(broker, run, events)
     publisher.join(300)
@@ -242,50 +272,70 @@ def backlog_run(
         rate = _measure(runtime, events)
     finally:
         runtime.close()
-    _check_timeseries(runtime)
+    _check_timeseries(runtime, events)
     return rate
 
 
-def _check_timeseries(runtime: Runtime) -> None:
-    if runtime.timeseries is not None and runtime.timeseries.lost:
-        raise RuntimeError(f"{runtime.timeseries.lost} time-series lines lost")
+def _check_timeseries(runtime: Runtime, events: int) -> None:
+    """After close: one line per distinct event written, none lost, none twice."""
+    series = runtime.timeseries
+    if series is not None and (series.lost or series.written != events):
+        raise RuntimeError(f"time series: {series.written} lines written, {series.lost} lost")
 
 
 def main(argv: list[str] | None = None) -> Report:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--tsdb", action="store_true", help="also write to VictoriaMetrics")
+    tsdb = parser.add_mutually_exclusive_group()
+    tsdb.add_argument("--tsdb", action="store_true", help="also write to VictoriaMetrics")
+    tsdb.add_argument("--tsdb-only", action="store_true", help="only with VictoriaMetrics")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
+    parser.add_argument("--scenario", choices=["backlog", "live", "both"], default="both")
+    parser.add_argument(
+        "--mqtt", choices=["5", "3.1.1"], default="5", help="the server's MQTT protocol"
+    )
     parser.add_argument("--quick", action="store_true", help="2 runs of 20,000 events")
     args = parser.parse_args(argv)
     runs, events = (2, 20_000) if args.quick else (args.runs, args.events)
-    report = Report("server_ingest")
-    with tempfile.TemporaryDirectory(prefix="dorm-bench-") as tmp, MosquittoBroker() as broker:
-        workdir = Path(tmp)
-        victoria = VictoriaMetrics().start() if args.tsdb else None
-        try:
-            # SQLite alone, then (with --tsdb) SQLite + VictoriaMetrics; fresh ids each run.
-            for offset, sink in enumerate([None, victoria] if victoria else [None]):
-                label = "SQLite + VictoriaMetrics" if sink else "SQLite"
-                first = 2 * runs * offset
+    database = "PostgreSQL" if args.postgres else "SQLite"
+    if args.mqtt != "5":
+        database = f"MQTT {args.mqtt}, {database}"
+    name = "server_ingest_postgresql" if args.postgres else "server_ingest"
+    report = Report(name if args.mqtt == "5" else f"{name}_mqtt311")
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dorm-bench-")))
+        broker = stack.enter_context(MosquittoBroker())
+        postgres = stack.enter_context(PostgresCluster()) if args.postgres else None
+        victoria = None
+        if args.tsdb or args.tsdb_only:
+            victoria = VictoriaMetrics().start()
+            stack.callback(victoria.close)
+        sinks = [victoria] if args.tsdb_only else [None, victoria] if args.tsdb else [None]
+        # Fresh topics, sessions and databases for every run.
+        run_ids = iter(range(10_000))
+        for sink in sinks:
+            label = f"{database} + VictoriaMetrics" if sink else database
+            if args.scenario in ("backlog", "both"):
                 backlog = [
-                    backlog_run(broker, sink, events, first + r, workdir) for r in range(runs)
-                ]
-                live = [
-                    live_run(broker, sink, events, first + runs + r, workdir) for r in range(runs)
+                    backlog_run(broker, sink, events, next(run_ids), workdir, postgres, args.mqtt)
+                    for _ in range(runs)
                 ]
                 report.figures.append(
                     Figure(
                         f"server worker, backlog, {label}", "events/s", backlog, goal=">= 15,000"
                     )
                 )
+            if args.scenario in ("live", "both"):
+                live = [
+                    live_run(broker, sink, events, next(run_ids), workdir, postgres, args.mqtt)
+                    for _ in range(runs)
+                ]
                 report.figures.append(
                     Figure(f"live, one Python publisher, {label}", "events/s", live)
                 )
-        finally:
-            if victoria is not None:
-                victoria.close()
     print(f"{events:,} distinct events + 10 % duplicates per run, at {datetime.now()}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     report.print()
     print(f"saved {report.save()}")
     return report

@@ -150,6 +150,7 @@ def start_runtime(settings: Settings, engine_factory: EngineFactory | None = Non
                 ),
                 ack_after_store=settings.mqtt_ack_after_store,
                 receive_maximum=settings.mqtt_receive_maximum,
+                protocol=settings.mqtt_protocol,
             )
             runtime.pipeline.acknowledge = runtime.link.ack
             runtime.alerts.service.fire_release.link = runtime.link

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     mqtt_ack_after_store: bool = True
     #: MQTT v5 Receive Maximum: QoS 1 messages the broker may send before our PUBACKs.
     mqtt_receive_maximum: int = Field(default=1_000, ge=1, le=65_535)
+    #: "5" (default) or "3.1.1": 3.1.1 costs paho about 40 % less per received
+    #: message (no v5 properties), without Receive Maximum, no_local and session
+    #: expiry (see server.mqttlink and docs/server.md).
+    mqtt_protocol: Literal["5", "3.1.1"] = "5"
     #: False runs the API without an MQTT connection (tests of the API alone).
     mqtt_enabled: bool = True
 

@@ -1,16 +1,21 @@
 """Telemetry, gate flows and device health to InfluxDB (or anything speaking its write API).
 
 Points are formatted here as line protocol strings (influxdb-client's
-``Point`` objects cost about three times as much per point) and handed to
-influxdb-client's *batching* write API, which groups them (5,000 a batch by
-default), writes in the background and retries. Tag values are building,
+``Point`` objects cost about three times as much per point) and collected
+into chunks of ``batch_size`` lines; each chunk is handed, as one record, to
+influxdb-client's *batching* write API, which writes it in the background and
+retries with backoff. Handing the client one line at a time cost about 20 µs a
+line in its reactive pipeline (measured under the ingest benchmark); a chunk
+costs that once. A partial chunk is handed over once its oldest line has
+waited ``flush_interval_ms`` (checked on each offer and by :meth:`flush_due`,
+which ingest calls when idle) and on :meth:`close`. Tag values are building,
 room and device ids and a kind — never a person: the contract restricts ids
 to ``[a-z0-9-]``, so no tag value needs escaping.
 
 A time-series outage never blocks SQL ingest: at most ``max_pending`` lines
-may be in the client's hands at once; beyond that, lines are dropped and
-counted. Rewriting a point (a duplicate delivery) stores the same value at
-the same timestamp, so duplicates change nothing here either.
+may wait (collected or in the client's hands) at once; beyond that, lines are
+dropped and counted. Rewriting a point (a duplicate delivery) stores the same
+value at the same timestamp, so duplicates change nothing here either.
 """
 
 from __future__ import annotations
@@ -91,20 +96,28 @@ class TimeSeriesWriter:
         flush_interval_ms: int = 1_000,
         max_pending: int = 200_000,
         max_retries: int = 3,
+        timeout_ms: int = 10_000,
     ) -> None:
         self._bucket = bucket
         self._org = org
+        self._batch_size = batch_size
+        self._flush_interval_s = flush_interval_ms / 1000
         self._max_pending = max_pending
         self._lock = threading.Lock()
+        #: Lines collected for the next chunk, and when the first of them came.
+        self._chunk: list[str] = []
+        self._chunk_started = 0.0
+        #: Lines collected or handed over and not yet settled (written or failed).
         self._pending = 0
         self.written = 0
         self.dropped = 0
         self.failed = 0
         self._last_drop_log = 0.0
-        self._client = InfluxDBClient(url=url, token=token, org=org)
+        self._client = InfluxDBClient(url=url, token=token, org=org, timeout=timeout_ms)
         self._write_api = self._client.write_api(
             write_options=WriteOptions(
-                batch_size=batch_size,
+                # Each record handed over is already a chunk of batch_size lines.
+                batch_size=1,
                 flush_interval=flush_interval_ms,
                 retry_interval=1_000,
                 max_retries=max_retries,
@@ -116,21 +129,24 @@ class TimeSeriesWriter:
             success_callback=self._on_success,
             error_callback=self._on_error,
         )
-
-    def _settle(self, lines: int) -> None:
-        with self._lock:
-            self._pending -= lines
+        self._closed = False
+        #: Set at close once what was not written in time is counted as failed.
+        self._settled = False
 
     def _on_success(self, conf: tuple[str, str, str], data: str | bytes) -> None:
         lines = _line_count(data)
-        self._settle(lines)
         with self._lock:
+            if self._settled:
+                return
+            self._pending -= lines
             self.written += lines
 
     def _on_error(self, conf: tuple[str, str, str], data: str | bytes, error: Exception) -> None:
         lines = _line_count(data)
-        self._settle(lines)
         with self._lock:
+            if self._settled:
+                return
+            self._pending -= lines
             self.failed += lines
         logger.error("time-series write of %d lines failed for good: %s", lines, error)
 
@@ -147,31 +163,69 @@ class TimeSeriesWriter:
             self.offer_lines(lines)
 
     def offer_lines(self, lines: Sequence[str]) -> None:
-        """Hand lines to the batching writer, or drop (and count) them when too many wait."""
+        """Collect lines for the batching writer, or drop (and count) them when too many wait."""
+        full: list[str] | None = None
+        now = time.monotonic()
         with self._lock:
-            if self._pending + len(lines) > self._max_pending:
+            if self._closed or self._pending + len(lines) > self._max_pending:
                 self.dropped += len(lines)
-                drop = True
+                dropped = self.dropped
             else:
+                dropped = 0
                 self._pending += len(lines)
-                drop = False
-        if drop:
-            now = time.monotonic()
+                if not self._chunk:
+                    self._chunk_started = now
+                self._chunk.extend(lines)
+                if now - self._chunk_started >= self._flush_interval_s:
+                    full, self._chunk = self._chunk, []
+                elif len(self._chunk) >= self._batch_size:
+                    # Whole chunks go now; the rest waits for more lines.
+                    cut = len(self._chunk) - len(self._chunk) % self._batch_size
+                    full, self._chunk = self._chunk[:cut], self._chunk[cut:]
+                    if self._chunk:
+                        self._chunk_started = now
+        if dropped:
             if now - self._last_drop_log >= 1.0:
                 self._last_drop_log = now
-                logger.warning("time-series backlog full: dropping lines (%d so far)", self.dropped)
+                logger.warning("time-series backlog full: dropping lines (%d so far)", dropped)
             return
-        self._write_api.write(
-            bucket=self._bucket,
-            org=self._org,
-            record=list(lines),
-            write_precision=cast(WritePrecision, WritePrecision.MS),
-        )
+        if full is not None:
+            self._hand_over(full)
+
+    def flush_due(self) -> None:
+        """Hand over a partial chunk whose oldest line waited the flush interval (when idle)."""
+        with self._lock:
+            if not self._chunk or time.monotonic() - self._chunk_started < self._flush_interval_s:
+                return
+            chunk, self._chunk = self._chunk, []
+        self._hand_over(chunk)
+
+    def _hand_over(self, chunk: list[str]) -> None:
+        # One record of many lines: the client writes it as one request (batch_size=1).
+        for start in range(0, len(chunk), self._batch_size):
+            self._write_api.write(
+                bucket=self._bucket,
+                org=self._org,
+                record="\n".join(chunk[start : start + self._batch_size]),
+                write_precision=cast(WritePrecision, WritePrecision.MS),
+            )
 
     def close(self) -> None:
-        """Flush what is pending and close the client."""
+        """Hand over what is collected, wait (bounded) for the writes, close the client."""
+        with self._lock:
+            self._closed = True
+            chunk, self._chunk = self._chunk, []
+        if chunk:
+            self._hand_over(chunk)
         self._write_api.close()  # type: ignore[no-untyped-call]
         self._client.close()  # type: ignore[no-untyped-call]
+        with self._lock:
+            # Handed over but neither written nor failed within the close wait: lost.
+            if self._pending > 0:
+                logger.error("%d time-series lines not written before closing", self._pending)
+                self.failed += self._pending
+                self._pending = 0
+            self._settled = True
 
     def __enter__(self) -> Self:
         return self

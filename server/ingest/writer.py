@@ -45,7 +45,7 @@ from server.db import (
     TelemetrySample,
 )
 from server.ingest import rows
-from server.ingest.bulk import BulkStatement, dialect_insert
+from server.ingest.bulk import BulkStatement, dialect_insert, prepare_connection
 from server.ingest.stats import IngestStats
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,9 @@ class TimeSeriesSink(Protocol):
     """Where valid telemetry, gate events and device health go after SQL (never blocks)."""
 
     def offer(self, items: Sequence[tuple[str, Message]]) -> None: ...
+
+    def flush_due(self) -> None:
+        """Pass on what waited long enough (called while ingest is idle)."""
 
 
 @dataclass
@@ -195,10 +198,16 @@ class BatchWriter:
                     "event_id": message.id,
                 }
 
+    def idle(self) -> None:
+        """Called by the pipeline while no messages wait: let the sink flush."""
+        if self._sink is not None:
+            self._sink.flush_due()
+
     def write(self, messages: Sequence[tuple[str, bytes]]) -> None:
         """Decode, store and count one batch; raises the database's error if it fails."""
         batch = self.decode_batch(messages)
         with self._engine.begin() as conn:
+            prepare_connection(conn)
             inserted, fresh = self._apply(conn, batch)
         self._stats.add_batch(
             stored=inserted + batch.state_messages,
@@ -209,13 +218,16 @@ class BatchWriter:
         if self._observer is not None and batch.decoded:
             self._observer(batch.decoded)
         if self._sink is not None:
-            # Only events new to the database: a time-series store that keeps repeated
-            # samples (VictoriaMetrics without dedup) must not count a duplicate twice.
-            points = [
-                (building, m)
-                for building, m in batch.decoded
-                if isinstance(m, Heartbeat) or (isinstance(m, DeviceEvent) and m.id in fresh)
-            ]
+            # Only events new to the database, once each (a batch may hold the same
+            # event twice): a time-series store that keeps repeated samples
+            # (VictoriaMetrics without dedup) must not count a duplicate twice.
+            points: list[tuple[str, Message]] = []
+            for building, m in batch.decoded:
+                if isinstance(m, Heartbeat):
+                    points.append((building, m))
+                elif isinstance(m, DeviceEvent) and m.id in fresh:
+                    fresh.remove(m.id)
+                    points.append((building, m))
             if points:
                 self._sink.offer(points)
 

@@ -264,3 +264,69 @@ def test_messages_not_yet_stored_are_delivered_again_after_a_crash(
     with restart() as runtime:
         time.sleep(1.0)
         assert runtime.stats.received == 0
+
+
+def test_over_mqtt_311_workers_share_the_stream_and_a_crash_loses_nothing(
+    sqlite_url: str, tmp_path: Path, mosquitto: MosquittoBroker, building_id: str
+) -> None:
+    """DORM_MQTT_PROTOCOL=3.1.1: shared subscription, duplicates stored once, and a
+    persistent session (clean_session=False) redelivers what was never acknowledged."""
+    messages, distinct = workload(building_id, 2_000, seed=15)
+    shared = f"$share/workers-{building_id}/dorm/v1/{building_id}/#"
+    with ExitStack() as stack:
+        workers = [
+            stack.enter_context(
+                running_server(
+                    sqlite_url, tmp_path / f"w{i}", mosquitto, shared, mqtt_protocol="3.1.1"
+                )
+            )
+            for i in range(2)
+        ]
+        publish_all(mosquitto, messages)
+        wait_for(
+            lambda: sum(w.stats.received for w in workers) >= len(messages), 60, "every message"
+        )
+        for worker in workers:
+            assert worker.pipeline is not None
+            assert worker.pipeline.wait_idle(60)
+        assert _stored_rows(workers[0]) == distinct
+        views = [w.ingest_view() for w in workers]
+    assert sum(v.received for v in views) == len(messages)
+    assert all(v.received > 0 for v in views)
+    assert sum(v.stored for v in views) == distinct
+
+    # A 3.1.1 worker that receives but dies before storing anything.
+    again, again_distinct = workload(building_id, 300, seed=16)
+    topic_filter = f"dorm/v1/{building_id}/#"
+    client_id = f"worker311-{building_id}"
+    received: list[str] = []
+    doomed = MqttLink(
+        mosquitto.host,
+        mosquitto.port,
+        topic_filter=topic_filter,
+        on_message=lambda topic, payload, token: received.append(topic),
+        client_id=client_id,
+        session_expiry_s=600,
+        ack_after_store=True,
+        protocol="3.1.1",
+    )
+    doomed.start()
+    try:
+        assert doomed.subscribed.wait(10)
+        publish_all(mosquitto, again)
+        wait_for(lambda: len(received) == len(again), 30, "delivery to the doomed worker")
+    finally:
+        doomed.stop()
+    with running_server(
+        sqlite_url,
+        tmp_path / "w0",
+        mosquitto,
+        topic_filter,
+        mqtt_protocol="3.1.1",
+        mqtt_client_id=client_id,
+        mqtt_persistent_session=True,
+    ) as runtime:
+        wait_for(lambda: runtime.stats.received >= len(again), 30, "redelivery")
+        assert runtime.pipeline is not None
+        assert runtime.pipeline.wait_idle(30)
+        assert _stored_rows(runtime) == distinct + again_distinct

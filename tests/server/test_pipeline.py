@@ -43,3 +43,21 @@ def test_a_full_queue_waits_for_the_writer_when_not_yet_acknowledged(engine: Eng
     assert view.queue_dropped == 0
     assert view.rejected == {"missing_field": 3}
     assert sorted(acknowledged) == [(1, 0), (1, 1), (1, 2)]
+
+
+def test_a_backlog_is_written_in_bigger_batches(engine: Engine) -> None:
+    pipeline = IngestPipeline(
+        engine, IngestStats(), batch_size=5, backlog_batch_size=20, batch_interval_s=0.01
+    )
+    # 25 waiting: more than two batches, as when a broker sends a whole backlog.
+    for _ in range(25):
+        pipeline.enqueue("dorm/v1/b/dev/d/telemetry", b"{}", None)
+    pipeline.start()
+    try:
+        assert pipeline.wait_idle(5)
+    finally:
+        pipeline.stop()
+    view = pipeline.stats.view(queue_depth=pipeline.queue_depth, timeseries_dropped=0)
+    assert view.rejected == {"missing_field": 25}
+    # 20 while more than two batches waited, then the 5 left as one normal batch.
+    assert view.batches == 2

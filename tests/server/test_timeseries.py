@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
+import socket
 import time
 from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from devservices import VictoriaMetrics
-from devservices.ports import find_free_port
 from protocol.messages import RoomTelemetry
 from server.ingest import BatchWriter, IngestStats
 from server.timeseries import TimeSeriesWriter
@@ -41,8 +41,9 @@ def test_ingested_telemetry_is_read_back_point_for_point(
         victoria.url, "o", "b", "token", batch_size=100, flush_interval_ms=100
     ) as writer:
         ingest = BatchWriter(engine, IngestStats(), sink=writer)
-        ingest.write(messages[:200])
-        ingest.write(messages[100:])  # duplicates rewrite the same points
+        # Duplicates inside one batch, and in a later batch.
+        ingest.write([*messages[:200], *messages[150:160]])
+        ingest.write(messages[100:])
     assert writer.lost == 0
     # Duplicates are not written again (VictoriaMetrics would keep both samples).
     assert writer.written == len(messages)
@@ -68,28 +69,53 @@ def test_ingested_telemetry_is_read_back_point_for_point(
 
 
 def test_an_outage_never_blocks_and_every_loss_is_counted() -> None:
-    dead_url = f"http://127.0.0.1:{find_free_port()}"
     rng = random.Random(22)
     samples = [telemetry("s", "r", seq, rng) for seq in range(1_000)]
-    writer = TimeSeriesWriter(
-        dead_url,
-        "o",
-        "b",
-        "t",
-        batch_size=100,
-        flush_interval_ms=50,
-        max_pending=300,
-        max_retries=0,
-    )
-    try:
-        started = time.monotonic()
-        for sample in samples:
-            writer.offer([("b", sample)])
-        assert time.monotonic() - started < 5.0  # generous: the machine is shared
-        assert writer.dropped == 700
-    finally:
-        writer.close()
-    # Everything handed over failed (nobody listens): nothing vanished uncounted.
+    # A time-series server that takes connections and never answers: every write
+    # hangs until the client's timeout, so lines pile up as in an outage.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        writer = TimeSeriesWriter(
+            f"http://127.0.0.1:{silent.getsockname()[1]}",
+            "o",
+            "b",
+            "t",
+            batch_size=100,
+            flush_interval_ms=50,
+            max_pending=300,
+            max_retries=0,
+            timeout_ms=1_500,
+        )
+        try:
+            started = time.monotonic()
+            for sample in samples:
+                writer.offer([("b", sample)])
+            assert time.monotonic() - started < 1.0  # generous: the machine is shared
+            # 300 lines wait (one chunk hangs in a write, two more queued behind it).
+            assert writer.dropped == 700
+        finally:
+            writer.close()
+    # Everything handed over failed (nobody answers): nothing vanished uncounted.
     assert writer.written == 0
     assert writer.failed == 300
     assert writer.lost == 1_000
+
+
+def test_a_partial_chunk_is_written_once_it_waited_the_flush_interval(
+    victoria: VictoriaMetrics,
+) -> None:
+    rng = random.Random(23)
+    samples = [telemetry("s", "r", seq, rng) for seq in range(5)]
+    with TimeSeriesWriter(
+        victoria.url, "o", "b", "t", batch_size=10_000, flush_interval_ms=100
+    ) as writer:
+        writer.offer([("b", sample) for sample in samples])
+        writer.flush_due()  # too early: kept for a fuller chunk
+        time.sleep(0.15)
+        assert writer.written == 0
+        writer.flush_due()  # what the idle ingest writer calls
+        deadline = time.monotonic() + 10
+        while writer.written < len(samples) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert writer.written == len(samples)
