@@ -7,24 +7,26 @@ central one, the server (seeded with the population's names, numbers and
 card numbers) writing to a private VictoriaMetrics, a gateway per building,
 and the simulated agents at speed 1000 from 05:30 to 08:30 of a weekday,
 with incidents early in the window (smoke and the fire release it commands,
-a forced door, a QR replay, a denied burst, a heater), so every kind of
-message is produced: gate decisions by card and by QR, door and passage
-events, duty check-ins, room telemetry, heartbeats, device states, gateway
-health, commands and their acknowledgements, allowlists — and alerts on the
-server. Everything is captured:
+a forced door, a QR replay, a denied burst, a heater, an uplink cut), so
+every kind of message is produced: gate decisions by card and by QR, door
+and passage events, duty check-ins, room telemetry, heartbeats, device
+states, gateway health, commands and their acknowledgements, allowlists —
+and alerts on the server. Everything is captured:
 
 - every MQTT message on the three brokers (``#``, subscribed before anything
-  connects, retained ones included);
+  connects), and what they keep retained (a late subscriber after the run);
 - every series in VictoriaMetrics (labels and values, all time);
 - the raw bytes of every file the edge keeps: the simulator's state
-  directory (outboxes and their WAL, sequence books, allowlist caches) and
-  each gateway's state directory and log.
+  directory (outboxes with WAL and shm, sequence books, allowlist caches,
+  duty files) and each gateway's state directory and log, read every 0.5 s
+  while the campus runs (delivered outbox rows are deleted) and at the end.
 
-Then it is scanned, case-insensitively, for every person's full name (also
+All of it is scanned, case-insensitively, for every person's full name (also
 with the space removed or replaced), number and card number. The capture is
-checked to be non-trivial first (each family seen, thousands of messages,
-series present, the pseudonymous person ids visible in MQTT and edge
-storage), so the check cannot pass on an empty capture.
+checked to be the full output first (each family seen, thousands of
+messages, series present, the pseudonymous person ids visible on the wire
+and in edge storage), so the check cannot pass on an empty capture.
+About 25 s: a whole campus through three brokers, two gateways and the server.
 """
 
 from __future__ import annotations
@@ -376,7 +378,7 @@ def test_simulated_campus_output_holds_no_name_number_or_card_in_clear(
     # The scan looks where person-linked data is: pseudonymous ids are there in clear.
     assert len(person_ids.hits("mqtt:central")) > STUDENTS // 2
     assert len(person_ids.hits("edge:sim/")) > STUDENTS // 2
-    assert len(person_ids.hits("edge:gateway-")) > STUDENTS // 2
+    assert len(person_ids.hits("edge:gateway-")) > STUDENTS // 4
 
     # -- the check itself ------------------------------------------------------------------
     found = {where: sorted(hits) for where, hits in leaks.found.items() if hits}
