@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -59,6 +59,8 @@ LOGINS: Final = (
 )
 
 Say = Callable[[str], None]
+#: Called with the central broker and the building brokers (by building id).
+BrokersHook = Callable[[MosquittoBroker, Mapping[str, MosquittoBroker]], None]
 
 
 class DemoError(RuntimeError):
@@ -213,11 +215,20 @@ def start_services(
     server_timeout_s: float = 90.0,
     config_dir: Path = CONFIG_DIR,
     say: Say = print,
+    server_env: Mapping[str, str] | None = None,
+    brokers_started: BrokersHook | None = None,
 ) -> Services:
-    """Brokers, seeded database, server, gateways; each stopped by ``stack`` on exit."""
+    """Brokers, seeded database, server, gateways; each stopped by ``stack`` on exit.
+
+    ``server_env`` adds to (or overrides) the server's ``DORM_*`` settings, e.g. a
+    time-series database; ``brokers_started`` is called with the central and the
+    building brokers before anything connects to them (a test's capture).
+    """
     say(f"[1/5] brokers (work directory {workdir})")
     central = stack.enter_context(_broker(say, "central"))
     brokers = {b.id: stack.enter_context(_broker(say, b.id)) for b in campus.buildings}
+    if brokers_started is not None:
+        brokers_started(central, brokers)
     pids = [b.pid for b in (central, *brokers.values()) if b.pid is not None]
     say("[2/5] database: migrate, seed the campus, people, roster and demo logins")
     key_dir = workdir / "token-keys"
@@ -234,6 +245,7 @@ def start_services(
         "DORM_SECRET_KEY": SECRET_KEY,
         # Simulated event time runs faster than the wall: the rules follow it (rules.live).
         "DORM_RULES_CLOCK": "events",
+        **(server_env or {}),
     }
     say(f"[3/5] server on http://127.0.0.1:{port}")
     server = ServerProcess(port, env, workdir / "server.log")
