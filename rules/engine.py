@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,6 +58,8 @@ ROUTES: Final[dict[type[Message], str]] = {
     DeviceState: HEALTH,
     CommandAck: HEALTH,
 }
+#: Late events are logged at most once per stream in this many seconds (counted always).
+LATE_LOG_S: Final = 10.0
 #: How many ids of device-backlog events are remembered against redelivery.
 DEVICE_BACKLOG_IDS: Final = 100_000
 #: A heartbeat also moves the stream of its device's kind (idle sources advance).
@@ -92,6 +95,8 @@ class Engine:
         #: Ids of events judged from devices' own backlogs (insertion-ordered, bounded).
         self._device_backlog: dict[str, None] = {}
         self._liveness: dict[str, _Liveness] = {}
+        #: (building, kind) → (when a late event was last logged, how many since).
+        self._late_log: dict[tuple[str, str], tuple[float, int]] = {}
         self._arrival: dict[tuple[str, type[Message]], tuple[Handler, ...]] = {}
         self._ordered: dict[tuple[str, type[Message]], tuple[Handler, ...]] = {}
         #: observe, advance and the reloads may come from different threads.
@@ -228,13 +233,23 @@ class Engine:
         if not from_backlog:
             counters["late"] += 1
             counters[f"late.{kind}"] += 1
+            # Logged at most once per stream per LATE_LOG_S (a stream can drop
+            # thousands at once); the counters keep the exact numbers.
+            now = time.monotonic()
+            last, dropped = self._late_log.get((building, kind), (float("-inf"), 0))
+            if now - last < LATE_LOG_S:
+                self._late_log[(building, kind)] = (last, dropped + 1)
+                return
+            self._late_log[(building, kind)] = (now, 0)
             logger.warning(
-                "late event dropped: %s %s is %.1f s behind the %s/%s watermark",
+                "late event dropped: %s %s is %.1f s behind the %s/%s watermark "
+                "(%d more dropped on this stream since the last such message)",
                 type(message).__name__,
                 event_id,
                 stream.watermark - ts,
                 building,
                 kind,
+                dropped,
             )
             return
         backlog = self._device_backlog
