@@ -17,11 +17,16 @@ a student gets no alerts at all.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
 from playwright.sync_api import Locator, Page, expect
 
+from edge.runtime import CARD_KEY_FILE, EdgeOptions, EdgeRuntime, build
 from protocol.ids import new_event_id
 from protocol.messages import DoorEvent, DoorEventKind
 from tests.dashboard.conftest import Campus, screenshot, sign_in
@@ -46,20 +51,65 @@ def force_door(campus: Campus, building: str, gate: str, door: str) -> None:
     publish(campus.broker, building, [event])
 
 
+REPO = Path(__file__).resolve().parents[2]
+#: The example entry gate of b1 (firmware-config); its door contact is on GPIO 27
+#: (pulled up: low = contact closed = door shut).
+GATE_FILE = REPO / "firmware-config" / "devices" / "b1-gate-in.yaml"
+SITE_FILE = REPO / "firmware-config" / "site.yaml"
+DOOR_CONTACT_PIN = 27
+
+
+@pytest.fixture
+def simulated_gate(campus: Campus, tmp_path: Path) -> Iterator[MockFactory]:
+    """The real b1 entry-gate agent on gpiozero MockFactory pins, on the campus broker."""
+    previous = Device.pin_factory
+    factory = MockFactory()
+    Device.pin_factory = factory
+    state = tmp_path / "gate-state"
+    state.mkdir()
+    (state / CARD_KEY_FILE).write_bytes(b"dashboard-e2e-card-key")
+    runtime: EdgeRuntime = build(
+        EdgeOptions(
+            device_path=GATE_FILE,
+            site_path=SITE_FILE,
+            state_dir=state,
+            camera=False,
+            first_connect_jitter_s=0,
+            broker_override=(campus.broker.host, campus.broker.port),
+        )
+    )
+    runtime.readers = []
+    runtime.start()
+    # The contact is pulled up (open) until something presses it: shut the door.
+    factory.pin(DOOR_CONTACT_PIN).drive_low()
+    time.sleep(0.2)
+    try:
+        yield factory
+    finally:
+        runtime.stop()
+        Device.pin_factory.close()
+        Device.pin_factory = previous
+
+
 def alert_item(page: Page, door: str, gate: str = "b1-gate-in") -> Locator:
     # The subject names the door (contract: "door:<gate>/<door>").
     return page.locator("#alert-list li.alert", has_text=f"door:{gate}/{door}")
 
 
 def test_a_forced_door_appears_live_and_is_acknowledged_then_resolved(
-    page: Page, campus: Campus
+    page: Page, campus: Campus, simulated_gate: MockFactory
 ) -> None:
     sign_in(page, campus, "security")
     page.goto(f"{campus.url}/#/alerts")
     expect(page.locator("#stream-state")).to_have_attribute("data-state", "open")
     page.evaluate("window.__notReloaded = true")
-    force_door(campus, "b1", "b1-gate-in", "e2e1")
-    item = alert_item(page, "e2e1")
+    # The simulated gate's door contact opens with no grant and no exit press:
+    # the agent itself reports the door forced, through the broker and ingest.
+    contact = simulated_gate.pin(DOOR_CONTACT_PIN)
+    contact.drive_high()  # opens (the pulled-up contact is released)
+    time.sleep(0.3)
+    contact.drive_low()
+    item = alert_item(page, "main")
     expect(item).to_have_count(1, timeout=ALERT_TIMEOUT_MS)
     assert page.evaluate("window.__notReloaded") is True, "the page reloaded"
     expect(item).to_contain_text("门被强行打开")
