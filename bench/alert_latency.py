@@ -47,6 +47,8 @@ import statistics
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event as MpEvent
@@ -76,6 +78,13 @@ from protocol.messages import (
     encode,
 )
 from protocol.topics import device_topic
+from rules.live import LiveRules
+from server.alerts import AlertService
+from server.alerts.hook import EngineHook
+from server.alerts.stats import AlertStats
+from server.db.engine import make_engine, make_sessionmaker
+from server.ingest.stats import IngestStats
+from server.ingest.writer import BatchWriter
 from tests.dashboard.harness import PASSWORD, DashboardServer, seed_database
 
 PROBE_DEVICE: Final = "b1-gate-in"
@@ -236,7 +245,7 @@ class StreamReader:
     url: str
     token: str
     arrivals: dict[str, Arrival] = field(default_factory=dict)
-    other_alerts: int = 0
+    other_alerts: Counter[str] = field(default_factory=Counter)
     ready: threading.Event = field(default_factory=threading.Event)
     stop: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
@@ -272,7 +281,7 @@ class StreamReader:
         subject: str = alert["subject"]
         if alert["rule"] != "door_forced" or not subject.startswith(f"door:{PROBE_DEVICE}/lat"):
             if alert["count"] == 1 and alert["status"] == "open":
-                self.other_alerts += 1
+                self.other_alerts[alert["rule"]] += 1
             return
         with self.changed:
             if subject not in self.arrivals:
@@ -499,7 +508,7 @@ def one_run(run: int, count: int, rates: list[float], timeout_s: float) -> list[
                     reader.stop.set()
                     gate.close()
                     if reader.other_alerts:
-                        print(f"  other alerts opened by the background: {reader.other_alerts}")
+                        print(f"  other alerts opened: {dict(reader.other_alerts)}")
         finally:
             broker.close()
     return results
@@ -510,6 +519,59 @@ def _drain(poller: StatsPoller, limit_s: float = 10.0) -> None:
     deadline = time.monotonic() + limit_s
     while poller.read()["queue_depth"] > 0 and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+@dataclass
+class Breakdown:
+    """Where the ingest writer thread's time goes, per message, in one process."""
+
+    write_us: float  # decode + one SQL transaction per batch (the rows, presence, devices)
+    engine_us: float  # the ingest observer: engine.observe + the alert service's emits
+    signals: int
+
+
+def breakdown(messages: int, batch: int = 500) -> Breakdown:
+    """The writer thread's work on the background mix, without MQTT, HTTP or other processes.
+
+    The real ``BatchWriter`` (SQLite, seeded like the server) with the real
+    observer the server installs (``EngineHook`` over ``LiveRules``, shipped
+    default rules, ``AlertService``), timed separately: what one ingest writer
+    can sustain when it has a core to itself.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-alert-breakdown-") as tmp:
+        url = f"sqlite+pysqlite:///{Path(tmp) / 'dorm.db'}"
+        seed_database(url, now=datetime.now(UTC))
+        engine = make_engine(url)
+        try:
+            sessions = make_sessionmaker(engine)
+            stats = AlertStats()
+            hook = EngineHook(LiveRules(sessions), AlertService(sessions, stats=stats), stats)
+            spent = [0.0]
+
+            def timed(decoded: Sequence[tuple[str, Any]]) -> None:
+                started = time.perf_counter()
+                hook.observe(decoded)
+                spent[0] += time.perf_counter() - started
+
+            writer = BatchWriter(engine, IngestStats(), observer=timed)
+            mixes = [_Mix(building, seed=int(building[1:])) for building in GATES]
+            traffic = []
+            for n in range(messages):
+                mix = mixes[n % len(mixes)]
+                event = mix.next()
+                topic = device_topic(mix.building, event.device, family_of(event))
+                traffic.append((topic, encode(event)))
+            started = time.perf_counter()
+            for first in range(0, messages, batch):
+                writer.write(traffic[first : first + batch])
+            total = time.perf_counter() - started
+            return Breakdown(
+                write_us=(total - spent[0]) / messages * 1e6,
+                engine_us=spent[0] / messages * 1e6,
+                signals=stats.snapshot().get("engine_signals", 0),
+            )
+        finally:
+            engine.dispose()
 
 
 def _p99(values: list[float]) -> float:
@@ -545,8 +607,17 @@ def main(argv: list[str] | None = None) -> Report:
         help="background events/s (repeatable, run in ascending order; default 10,000)",
     )
     parser.add_argument("--timeout", type=float, default=10.0, help="s to wait for one alert")
+    parser.add_argument(
+        "--batch-interval",
+        type=float,
+        default=None,
+        help="the server's DORM_INGEST_BATCH_INTERVAL_S (default: the server's, 0.1 s)",
+    )
     parser.add_argument("--quick", action="store_true", help="1 run of 20 samples per load")
     args = parser.parse_args(argv)
+    if args.batch_interval is not None:
+        # The server process inherits the environment (tests/dashboard/harness.py).
+        os.environ["DORM_INGEST_BATCH_INTERVAL_S"] = str(args.batch_interval)
     runs, count = (1, 20) if args.quick else (args.runs, args.samples)
     rates = sorted(args.rate or [10_000.0])
     load_before = os.getloadavg()
@@ -558,7 +629,8 @@ def main(argv: list[str] | None = None) -> Report:
         for name, result, collected in zip(names, results, by_load, strict=True):
             print(_describe(name, result, args.timeout))
             collected.append(result)
-    report = Report("alert_latency")
+    parts = [breakdown(5_000 if args.quick else 20_000) for _ in range(runs)]
+    report = Report("alert_latency" if args.batch_interval is None else "alert_latency_interval")
     for index, (name, results) in enumerate(zip(names, by_load, strict=True)):
         values = [r.latencies(args.timeout) for r in results]
         goal = "<= 100 ms" if index == 0 else "<= 500 ms" if rates[index - 1] >= 10_000 else ""
@@ -597,7 +669,19 @@ def main(argv: list[str] | None = None) -> Report:
                     f"{name}: ingest queue drops", "messages", [r.dropped for r in results], "0"
                 ),
             ]
+    report.figures += [
+        Figure("writer thread: decode + SQL transaction", "us/event", [p.write_us for p in parts]),
+        Figure("writer thread: engine + alert service", "us/event", [p.engine_us for p in parts]),
+        Figure(
+            "writer thread alone, background mix",
+            "events/s",
+            [1e6 / (p.write_us + p.engine_us) for p in parts],
+        ),
+    ]
     report.print()
+    print(f"engine signals on the background mix (breakdown): {[p.signals for p in parts]}")
+    if args.batch_interval is not None:
+        print(f"server run with DORM_INGEST_BATCH_INTERVAL_S={args.batch_interval}")
     print(f"{count} samples per run and load, timeout {args.timeout:.0f} s")
     print(f"load average before: {load_before}, after: {os.getloadavg()}")
     print(f"saved {report.save()}")
