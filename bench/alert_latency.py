@@ -360,6 +360,8 @@ class LoadResult:
     max_queue: int = 0  # deepest ingest queue seen
     end_queue: int = 0  # ingest queue when the samples ended
     dropped: int = 0  # ingest queue drops
+    server_cores: float = 0.0  # CPU the server process used (1.0 = one core)
+    server_us: float = 0.0  # server CPU per message received
 
     def latencies(self, timeout_s: float) -> list[float]:
         """The samples; one that timed out counts as the timeout (a lower bound)."""
@@ -395,6 +397,12 @@ class StatsPoller:
     def _poll(self) -> None:
         while not self._stop.wait(0.25):
             self.read()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sample(gate: Gate, reader: StreamReader, door: str, timeout_s: float) -> tuple[float, ...]:
@@ -436,6 +444,7 @@ def loaded(
     count: int,
     rng: random.Random,
     timeout_s: float,
+    server_pid: int,
 ) -> LoadResult:
     """The samples while background publishers send ``rate`` events/s."""
     spawn = multiprocessing.get_context("spawn")
@@ -454,10 +463,12 @@ def loaded(
         time.sleep(WARM_UP_S)  # the load reaches its rate before the first sample
         poller.max_queue = 0
         before = poller.read()
+        cpu_before = cpu_seconds(server_pid)
         started = time.perf_counter()
         result = _samples(gate, reader, label, count, rng, timeout_s)
         during = poller.read()
         elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(server_pid) - cpu_before
     finally:
         stop.set()
         sent = [counts.get(timeout=60) for _ in publishers]
@@ -474,6 +485,8 @@ def loaded(
     result.max_queue = poller.max_queue
     result.end_queue = during["queue_depth"]
     result.dropped = during["queue_dropped"] - before["queue_dropped"]
+    result.server_cores = cpu / elapsed
+    result.server_us = cpu / max(1, during["received"] - before["received"]) * 1e6
     return result
 
 
@@ -500,7 +513,18 @@ def one_run(run: int, count: int, rates: list[float], timeout_s: float) -> list[
                     for rate in rates:
                         label = f"lat{int(rate)}x"
                         results.append(
-                            loaded(gate, reader, poller, broker, rate, label, count, rng, timeout_s)
+                            loaded(
+                                gate,
+                                reader,
+                                poller,
+                                broker,
+                                rate,
+                                label,
+                                count,
+                                rng,
+                                timeout_s,
+                                server.pid,
+                            )
                         )
                         _drain(poller)
                 finally:
@@ -591,7 +615,8 @@ def _describe(name: str, result: LoadResult, timeout_s: float) -> str:
         text += (
             f"\n    offered {result.offered:,.0f}/s, received {result.received_rate:,.0f}/s,"
             f" stored {result.stored_rate:,.0f}/s, batch {result.batch_size:,.0f},"
-            f" queue max {result.max_queue:,} end {result.end_queue:,}, drops {result.dropped}"
+            f" queue max {result.max_queue:,} end {result.end_queue:,}, drops {result.dropped},"
+            f" server CPU {result.server_cores:.2f} cores = {result.server_us:.0f} us/message"
         )
     return text
 
