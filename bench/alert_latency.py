@@ -26,7 +26,16 @@ Loads:
   gates (granted, pseudonymous persons not in the roster, entry and exit in
   turn), passage counts, room telemetry within the rooms' limits, and
   heartbeats. While it runs, ``GET /api/v1/ingest/stats`` is polled: the
-  ingest queue depth and the stored rate tell whether the server keeps up.
+  ingest queue depth and the stored rate tell whether the server keeps up;
+  the server process's CPU time (/proc) says what each message costs it.
+
+Each run uses a fresh broker and server: light load, then each ``--rate`` in
+ascending order. A sample not on the stream within ``--timeout`` ends that
+load's samples (ingest is behind and only falls further behind) and counts
+as the timeout, a lower bound. ``--batch-interval`` sets the server's
+``DORM_INGEST_BATCH_INTERVAL_S``. Last, :func:`breakdown` times the ingest
+writer thread's own work on the same mix in this process: decode + SQL
+transaction, and the engine + alert service, separately.
 
 This measures broker → server → SSE. On a campus the gate publishes to its
 building's gateway, which forwards to the central broker: add the gateway's
