@@ -76,7 +76,7 @@ def overview_runs(browser: Browser, url: str, runs: int) -> tuple[list[float], l
         context.add_init_script(_OBSERVER)
         page = context.new_page()
         page.goto(f"{url}/#/overview")
-        page.wait_for_function("window.__bench.overviewAt !== null", timeout=30_000)
+        page.wait_for_function("() => window.__bench.overviewAt !== null", timeout=30_000)
         cards = page.locator("#overview-grid article").count()
         if cards != BUILDINGS:
             raise RuntimeError(f"the overview shows {cards} buildings, not {BUILDINGS}")

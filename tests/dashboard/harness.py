@@ -177,6 +177,13 @@ class DashboardServer:
             time.sleep(0.1)
         return self
 
+    @property
+    def pid(self) -> int:
+        """The server process's id (benchmarks read its CPU time)."""
+        if self._popen is None:
+            raise HarnessError("the server is not started")
+        return self._popen.pid
+
     def _answers(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/openapi.json", timeout=1):
