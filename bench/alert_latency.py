@@ -645,7 +645,7 @@ def main(argv: list[str] | None = None) -> Report:
         "--batch-interval",
         type=float,
         default=None,
-        help="the server's DORM_INGEST_BATCH_INTERVAL_S (default: the server's, 0.1 s)",
+        help="the server's DORM_INGEST_BATCH_INTERVAL_S (default: the server's own default)",
     )
     parser.add_argument("--quick", action="store_true", help="1 run of 20 samples per load")
     args = parser.parse_args(argv)
