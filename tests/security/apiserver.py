@@ -19,7 +19,8 @@ def any_database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def api(sqlite_url: str, tmp_path: Path) -> Iterator[SeededApi]:
-    with seeded_api(make_settings(sqlite_url, tmp_path)) as seeded:
+    # Tests here call every route, the alert stream included: let it end soon.
+    with seeded_api(make_settings(sqlite_url, tmp_path, alert_sse_max_s=0.5)) as seeded:
         yield seeded
 
 

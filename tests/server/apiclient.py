@@ -52,8 +52,6 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "card_hash_key": "test-card-hash-key-0123456789",
         "token_key_dir": tmp_path / "keys",
         "mqtt_enabled": False,
-        # A test that calls every route also opens the alert stream: let it end soon.
-        "alert_sse_max_s": 0.5,
     }
     values.update(overrides)
     return Settings.model_validate(values)
