@@ -1,11 +1,9 @@
-"""End-to-end alerts in the browser — PENDING the alerts API merge.
+"""End-to-end alerts in the browser (the server's rules, alert service and SSE).
 
-This module is deliberately named so that pytest does not collect it
-(``test_*.py`` only): it needs ``/api/v1/alerts`` and ``/api/v1/alerts/stream``
-(the contract in the alerts brief), which another branch adds. After that
-merge, rename it to ``test_alerts_e2e.py``; it uses the fixtures of
-``tests/dashboard/conftest.py`` (a real server fed through MQTT). An alert is
-raised the way the field raises it: a gate reports its door forced open.
+It uses the fixtures of ``tests/dashboard/conftest.py`` (a real server fed
+through MQTT). The first alert is raised the way the field raises it: the
+real b1 entry-gate agent, on gpiozero MockFactory pins, sees its door contact
+open with no grant and reports the door forced.
 
 What it checks (issue 8's "done when"): a forced door appears in the open
 page without reloading, is acknowledged and resolved with a note and its

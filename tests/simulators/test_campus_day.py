@@ -1,8 +1,6 @@
 """One simulated day of the two-building campus with the incidents, through everything.
 
-PENDING (not collected: the file name does not start with ``test_``): it needs
-the rules engine and the alert service (issue 6). When they land, rename it to
-``test_campus_day.py``. It starts a Mosquitto per building and a central one,
+It starts a Mosquitto per building and a central one,
 the server on SQLite (seeded with the population), a gateway per building,
 runs the example campus (firmware-config) for one simulated day at speed 1000
 (about 90 s) with simulators/scenarios/incidents.yaml, then polls
