@@ -158,9 +158,14 @@ def login(url: str, username: str, password: str, timeout_s: float = 5.0) -> str
         return str(json.loads(answer.read())["access_token"])
 
 
+#: Publishing an allowlist builds and signs it: with 50 gateways starting on two
+#: cores that has taken longer than 10 s.
+POST_TIMEOUT_S = 60.0
+
+
 def _post(url: str, token: str) -> None:
     request = urllib.request.Request(url, b"", {"Authorization": f"Bearer {token}"}, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as answer:
+    with urllib.request.urlopen(request, timeout=POST_TIMEOUT_S) as answer:
         answer.read()
 
 
