@@ -5,7 +5,7 @@ counselors) runs through the whole system as ``dorm demo`` starts it
 (:func:`simulators.demo.start_services`): a Mosquitto per building and a
 central one, the server (seeded with the population's names, numbers and
 card numbers) writing to a private VictoriaMetrics, a gateway per building,
-and the simulated agents at speed 1000 from 05:30 to 08:30 of a weekday,
+and the simulated agents at speed 1000 for a whole day from 05:30 of a weekday,
 with incidents early in the window (smoke and the fire release it commands,
 a forced door, a QR replay, a denied burst, a heater, an uplink cut), so
 every kind of message is produced: gate decisions by card and by QR, door
@@ -26,7 +26,7 @@ with the space removed or replaced), number and card number. The capture is
 checked to be the full output first (each family seen, thousands of
 messages, series present, the pseudonymous person ids visible on the wire
 and in edge storage), so the check cannot pass on an empty capture.
-About 25 s: a whole campus through three brokers, two gateways and the server.
+About 100 s: a whole simulated day through three brokers, two gateways and the server.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ from simulators.population import Population
 SPEED: Final = 1000.0
 STUDENTS: Final = 80
 START: Final = time(5, 30)
-WINDOW: Final = timedelta(hours=3)
+WINDOW: Final = timedelta(days=1)
 #: Incidents early in the window; the smoke makes the server command a fire release.
 SCENARIO: Final = """\
 name: pseudonymity
@@ -339,8 +339,8 @@ def test_simulated_campus_output_holds_no_name_number_or_card_in_clear(
     assert all(probe.dropped == 0 for probe in probes.values())
     retained = [m for name, ms in captured.items() if name.endswith("-retained") for m in ms]
     assert retained
-    assert all(m.retain for m in retained)
-    assert {parse_topic(m.topic).family for m in retained} == {
+    # The late subscriber also gets what is still live (the system runs on): scanned too.
+    assert {parse_topic(m.topic).family for m in retained if m.retain} == {
         Family.STATE,
         Family.ALLOWLIST_SNAPSHOT,
     }
