@@ -17,7 +17,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from protocol.ids import ID_PATTERN
-from rules.signals import Level, Severity
+from rules.signals import RULE_IDS, Level, Severity
 from siteconfig.errors import ConfigError, ConfigIssue
 from siteconfig.pydantic_issues import issues_from_validation_error
 from siteconfig.yamlio import YamlDocument, read_yaml
@@ -204,7 +204,9 @@ class RulesConfig(BaseModel):
         return value
 
 
-RULE_IDS: Final = tuple(RuleSet.model_fields)
+# The settings model has one field per rule, in the contract's order.
+if tuple(RuleSet.model_fields) != RULE_IDS:  # pragma: no cover - a programming error
+    raise RuntimeError("rules.config.RuleSet and rules.signals.RULE_IDS disagree")
 
 
 def _merge(base: Any, override: Any) -> Any:

@@ -22,9 +22,37 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Final, Literal, Protocol, get_args
 
 from protocol.messages import Message
+
+#: The fixed rule ids, in the order the engine runs them: the one list the API,
+#: the scenarios, the dashboard's catalogues and rules.catalog are checked against.
+RuleId = Literal[
+    "door_forced",
+    "door_held_open",
+    "door_not_used",
+    "tailgating",
+    "denied_burst_gate",
+    "denied_burst_credential",
+    "qr_replay",
+    "anti_passback",
+    "late_return",
+    "not_returned",
+    "not_seen",
+    "room_over_capacity",
+    "activity_room_misuse",
+    "power_over_limit",
+    "appliance_step",
+    "smoke",
+    "temperature_high",
+    "duty_missed_checkin",
+    "duty_coverage_gap",
+    "device_offline",
+    "outbox_near_full",
+    "clock_skew",
+]
+RULE_IDS: Final[tuple[str, ...]] = get_args(RuleId)
 
 
 class Severity(enum.StrEnum):

@@ -30,12 +30,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Final, Literal, get_args
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge.gate import GateAgent
 from protocol.messages import Direction
+from rules.signals import RuleId
 from simulators.behaviour import GatePass
 from simulators.campus import Campus
 from simulators.runner import Simulation
@@ -46,31 +47,6 @@ from siteconfig.yamlio import read_yaml
 
 log = logging.getLogger(__name__)
 
-RuleId = Literal[
-    "door_forced",
-    "door_held_open",
-    "door_not_used",
-    "tailgating",
-    "denied_burst_gate",
-    "denied_burst_credential",
-    "qr_replay",
-    "anti_passback",
-    "late_return",
-    "not_returned",
-    "not_seen",
-    "room_over_capacity",
-    "activity_room_misuse",
-    "power_over_limit",
-    "appliance_step",
-    "smoke",
-    "temperature_high",
-    "duty_missed_checkin",
-    "duty_coverage_gap",
-    "device_offline",
-    "outbox_near_full",
-    "clock_skew",
-]
-RULE_IDS: Final = get_args(RuleId)
 STRICT: Final = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -6,40 +6,14 @@ re-exported here.
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from rules.signals import RULE_IDS, RuleId
 from server.alerts.schemas import AlertHistoryOut, AlertOut, LevelName, SeverityName, StatusName
 
-RuleId = Literal[
-    "door_forced",
-    "door_held_open",
-    "door_not_used",
-    "tailgating",
-    "denied_burst_gate",
-    "denied_burst_credential",
-    "qr_replay",
-    "anti_passback",
-    "late_return",
-    "not_returned",
-    "not_seen",
-    "room_over_capacity",
-    "activity_room_misuse",
-    "power_over_limit",
-    "appliance_step",
-    "smoke",
-    "temperature_high",
-    "duty_missed_checkin",
-    "duty_coverage_gap",
-    "device_offline",
-    "outbox_near_full",
-    "clock_skew",
-]
 StatusFilter = Literal["active", "open", "acknowledged", "resolved"]
-
-#: The fixed rule ids of the engine (issue 6).
-RULE_IDS: Final[tuple[str, ...]] = get_args(RuleId)
 
 
 def _printable(value: str) -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from rules.catalog import RULE_CLASSES
-from rules.config import RULE_IDS, default_config, load_rules
+from rules.config import default_config, load_rules
+from rules.signals import RULE_IDS
 from siteconfig.errors import ConfigError
 
 
