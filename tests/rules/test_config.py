@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rules.catalog import RULE_CLASSES
-from rules.config import default_config, load_rules
+from rules.config import RuleSet, default_config, load_rules
 from rules.signals import RULE_IDS
 from siteconfig.errors import ConfigError
 
@@ -15,6 +15,7 @@ from siteconfig.errors import ConfigError
 def test_the_shipped_defaults_name_every_rule_with_the_issues_thresholds() -> None:
     config = default_config()
     assert tuple(rule.id for rule in RULE_CLASSES) == RULE_IDS
+    assert tuple(RuleSet.model_fields) == RULE_IDS  # one settings field per rule
     rules = config.rules
     assert rules.door_held_open.after_s == 30
     assert (rules.denied_burst_gate.count, rules.denied_burst_gate.window_s) == (5, 50)
