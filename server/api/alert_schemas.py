@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from rules.signals import RULE_IDS, RuleId
+from rules.signals import RuleId
 from server.alerts.schemas import AlertHistoryOut, AlertOut, LevelName, SeverityName, StatusName
 
 StatusFilter = Literal["active", "open", "acknowledged", "resolved"]
@@ -48,7 +48,6 @@ class ResolveIn(BaseModel):
 
 
 __all__ = [
-    "RULE_IDS",
     "AcknowledgeIn",
     "AlertDetailOut",
     "AlertHistoryOut",
