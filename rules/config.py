@@ -204,8 +204,6 @@ class RulesConfig(BaseModel):
         return value
 
 
-
-
 def _merge(base: Any, override: Any) -> Any:
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
