@@ -304,6 +304,9 @@ def sign_in(page: Page, campus: Campus, user: str) -> None:
     page.fill("#password", PASSWORD)
     page.click("#login-submit")
     page.wait_for_selector("#nav a")
+    # The role's landing page is routed to after the nav appears: wait for it, or a
+    # test's own page.goto may be overridden by that late redirect (seen under load).
+    page.wait_for_selector("main h2")
 
 
 def screenshot(page: Page, name: str) -> Path:
